@@ -1,0 +1,85 @@
+"""scratchnn: a neural-network library written from scratch on NumPy.
+
+Tensors with reverse-mode automatic differentiation (``scratchnn.Tensor``), the functional
+API (``scratchnn.functional``), layers and losses (``scratchnn.nn``), optimizers
+(``scratchnn.optim``) and data loading (``scratchnn.data``), named as in PyTorch.
+"""
+
+from scratchnn import functional
+from scratchnn.creation import (
+    arange,
+    bool_,
+    double,
+    eye,
+    float,
+    float32,
+    float64,
+    full,
+    int32,
+    int64,
+    long,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from scratchnn.functional import (
+    abs,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    clip,
+    exp,
+    flatten,
+    gather,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    permute,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    squeeze,
+    stack,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    where,
+)
+from scratchnn.gradcheck import GradcheckError, gradcheck
+from scratchnn.random import get_rng_state, manual_seed, set_rng_state
+from scratchnn.tensor import (
+    Function,
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    unbroadcast,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function", "GradcheckError", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
+    "bool_", "cat", "clamp", "clip", "double", "enable_grad", "exp", "eye", "flatten", "float",
+    "float32", "float64", "full", "functional", "gather", "get_rng_state", "gradcheck",
+    "int32", "int64", "is_grad_enabled", "log", "long", "manual_seed", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "no_grad", "ones", "ones_like", "permute", "rand",
+    "randint", "randn", "randperm", "reshape", "set_rng_state", "sigmoid", "softmax", "sqrt",
+    "squeeze", "stack", "sum", "tanh", "tensor", "transpose", "unbroadcast", "unsqueeze",
+    "where", "zeros", "zeros_like",
+]

@@ -1,0 +1,42 @@
+"""Every differentiable op in scratchnn, each a :class:`~scratchnn.tensor.Function` whose
+``forward`` and ``backward`` sit side by side. ``scratchnn.functional`` is the public face."""
+
+from scratchnn.ops.elementwise import (
+    Abs,
+    Add,
+    Cast,
+    Clip,
+    Div,
+    Dropout,
+    Exp,
+    LeakyReLU,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    ReLU,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+    Where,
+)
+from scratchnn.ops.loss import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    NLLLoss,
+)
+from scratchnn.ops.matmul import Linear, MatMul
+from scratchnn.ops.reduce import Amax, Amin, Gather, LogSoftmax, Mean, Softmax, Sum
+from scratchnn.ops.shape import Cat, GetItem, Permute, Reshape, Stack
+
+__all__ = [
+    "Abs", "Add", "Amax", "Amin", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast",
+    "Cat", "Clip", "CrossEntropy", "Div", "Dropout", "Exp", "Gather", "GetItem", "LeakyReLU",
+    "Linear", "Log", "LogSoftmax", "MatMul", "Maximum", "Mean", "Minimum", "Mul", "NLLLoss",
+    "Neg", "Permute", "Pow", "ReLU", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub",
+    "Sum", "Tanh", "Where",
+]

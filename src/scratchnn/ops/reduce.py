@@ -1,0 +1,119 @@
+"""Reductions and the ops that normalise along an axis (softmax, log-softmax).
+
+``axis`` is ``None`` (all axes) or a tuple of non-negative axes; ``F`` normalises ``dim``.
+A reduction's backward spreads the output gradient back over the axes it removed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratchnn.tensor import Function
+
+
+def expand_reduced(grad_output, shape, axis, keepdims):
+    """Broadcast a reduction's output gradient back to the input ``shape`` (a view)."""
+    if axis is not None and not keepdims:
+        grad_output = np.expand_dims(grad_output, axis)
+    return np.broadcast_to(grad_output, shape)
+
+
+class Sum(Function):
+    """out = sum of a over ``axis``;  da = g copied to every summed position."""
+
+    def forward(self, a, axis=None, keepdims=False):
+        self.saved = (a.shape, axis, keepdims)
+        return np.sum(a, axis=axis, keepdims=keepdims)
+
+    def backward(self, grad_output):
+        shape, axis, keepdims = self.saved
+        return expand_reduced(grad_output, shape, axis, keepdims)
+
+
+class Mean(Function):
+    """out = sum of a over ``axis`` / n;  da = g / n at every averaged position."""
+
+    def forward(self, a, axis=None, keepdims=False):
+        out = np.mean(a, axis=axis, keepdims=keepdims)
+        self.saved = (a.shape, axis, keepdims, a.size // max(np.size(out), 1))
+        return out
+
+    def backward(self, grad_output):
+        shape, axis, keepdims, count = self.saved
+        return expand_reduced(grad_output / count, shape, axis, keepdims)
+
+
+class Amax(Function):
+    """out = max of a over ``axis``;  da = g at the maximal positions (shared evenly by ties)."""
+
+    reduce = staticmethod(np.max)
+
+    def forward(self, a, axis=None, keepdims=False):
+        extreme = self.reduce(a, axis=axis, keepdims=True)
+        self.saved = (a, extreme, axis, keepdims)
+        return extreme if keepdims else np.squeeze(extreme, axis=axis)
+
+    def backward(self, grad_output):
+        a, extreme, axis, keepdims = self.saved
+        is_extreme = a == extreme
+        ties = is_extreme.sum(axis=axis, keepdims=True)
+        if not keepdims and axis is not None:
+            grad_output = np.expand_dims(grad_output, axis)
+        return is_extreme * (grad_output / ties)
+
+
+class Amin(Amax):
+    """out = min of a over ``axis``;  da = g at the minimal positions (shared evenly by ties)."""
+
+    reduce = staticmethod(np.min)
+
+
+class Softmax(Function):
+    """out_i = e**a_i / sum_j e**a_j along ``axis``;  da = out * (g - sum(g * out)).
+
+    Shifting a by its maximum first changes nothing mathematically and keeps e**a finite.
+    """
+
+    def forward(self, a, axis=-1):
+        exps = np.exp(a - a.max(axis=axis, keepdims=True))
+        out = exps / exps.sum(axis=axis, keepdims=True)
+        self.saved = (out, axis)
+        return out
+
+    def backward(self, grad_output):
+        out, axis = self.saved
+        return out * (grad_output - (grad_output * out).sum(axis=axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """out = a - logsumexp(a) along ``axis``;  da = g - softmax(a) * sum(g).
+
+    logsumexp(a) = max(a) + log(sum e**(a - max(a))) never overflows.
+    """
+
+    def forward(self, a, axis=-1):
+        shifted = a - a.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.saved = (out, axis)
+        return out
+
+    def backward(self, grad_output):
+        out, axis = self.saved
+        return grad_output - np.exp(out) * grad_output.sum(axis=axis, keepdims=True)
+
+
+class Gather(Function):
+    """out[..., i, ...] = a[..., index[..., i, ...], ...] along ``axis`` (torch.gather);
+    da = g scatter-added to the gathered positions."""
+
+    def forward(self, a, axis=0, index=None):
+        self.saved = (a.shape, axis, index)
+        return np.take_along_axis(a, index, axis=axis)
+
+    def backward(self, grad_output):
+        shape, axis, index = self.saved
+        grad = np.zeros(shape, dtype=grad_output.dtype)
+        positions = list(np.ix_(*[np.arange(size) for size in index.shape]))
+        positions[axis] = index
+        np.add.at(grad, tuple(positions), grad_output)
+        return grad
