@@ -1,0 +1,54 @@
+"""The ``scratchnn`` command: ``scratchnn run NAME``, ``scratchnn list`` (the seed experiments)
+and ``scratchnn train | evaluate | predict`` (your own MLP on your own data).
+
+Each group of subcommands lives with the code it drives and adds itself to the parser through
+an ``add_commands(subparsers)`` function; a subcommand sets ``handler``, which returns the exit
+status. Errors a user can fix (bad files, bad options) are ``UsageError``s: one clear line on
+stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+class UsageError(Exception):
+    """A problem with the user's input that the message alone explains."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from scratchnn import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="scratchnn", description="Train neural networks written from scratch on NumPy."
+    )
+    parser.add_argument("--version", action="version", version=f"scratchnn {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in ("scratchnn.experiments.commands", "scratchnn.commands"):
+        try:
+            module = __import__(module_name, fromlist=["add_commands"])
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        module.add_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return int(arguments.handler(arguments) or 0)
+    except UsageError as error:
+        print(f"scratchnn {arguments.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
