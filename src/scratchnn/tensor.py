@@ -24,7 +24,7 @@ second backward through the same graph raises, unless ``retain_graph=True``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -220,7 +220,7 @@ class Tensor:
                     f"backward: gradient can be implicitly created only for one-element "
                     f"outputs; this tensor has shape {self.shape}; pass gradient=..."
                 )
-            root_gradient = np.ones_like(self.data)
+            root_gradient = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
             if isinstance(gradient, Tensor):
                 gradient = gradient.data
@@ -230,22 +230,20 @@ class Tensor:
                     f"backward: gradient has shape {root_gradient.shape}, "
                     f"but the tensor has shape {self.shape}"
                 )
+        if self.grad_fn is None:
+            _accumulate_into_leaf(self, root_gradient, set(), passed_through=None)
+            return
         grads: dict[int, np.ndarray] = {id(self): root_gradient}
         adopted: set[int] = set()
         for tensor in _reverse_topological_order(self):
-            grad_output = grads.pop(id(tensor), None)
-            if grad_output is None:
-                continue
             node = tensor.grad_fn
-            if node is None:
-                _accumulate_into_leaf(tensor, grad_output, adopted)
-                continue
             if node.released:
                 raise RuntimeError(
                     "backward: trying to go through the graph a second time, but its saved "
                     "values were freed by the first backward; pass retain_graph=True to the "
                     "first call if you need to"
                 )
+            grad_output = grads.pop(id(tensor))
             input_grads = node.backward(grad_output)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
@@ -254,6 +252,9 @@ class Tensor:
                     continue
                 if grad.shape != source.data.shape:
                     grad = unbroadcast(grad, source.data.shape)
+                if source.grad_fn is None:
+                    _accumulate_into_leaf(source, grad, adopted, passed_through=grad_output)
+                    continue
                 key = id(source)
                 previous = grads.get(key)
                 grads[key] = grad if previous is None else previous + grad
@@ -343,9 +344,10 @@ def _index_arrays(index: Any) -> Any:
 
 
 def _reverse_topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor reachable from ``root`` through grad_fn, each before its inputs.
+    """The computed (non-leaf) tensors that ``root`` depends on, each before its inputs.
 
     Depth-first search with an explicit stack (no recursion, so 10,000-op chains are fine).
+    Leaves are left out: they take their gradient as soon as it arrives.
     """
     order: list[Tensor] = []
     visited: set[int] = set()
@@ -359,17 +361,22 @@ def _reverse_topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(id(tensor))
         stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for source in tensor.grad_fn.inputs:
-                if source.requires_grad and id(source) not in visited:
-                    stack.append((source, False))
+        for source in tensor.grad_fn.inputs:
+            if source.grad_fn is not None and source.requires_grad and id(source) not in visited:
+                stack.append((source, False))
     order.reverse()
     return order
 
 
-def _accumulate_into_leaf(leaf: Tensor, grad: np.ndarray, adopted: set[int]) -> None:
-    """``leaf.grad += grad``, in place; the first gradient is adopted without a copy when this
-    backward made it and no other leaf holds it."""
+def _accumulate_into_leaf(
+    leaf: Tensor, grad: np.ndarray, adopted: set[int], passed_through: np.ndarray | None
+) -> None:
+    """``leaf.grad += grad``, in place.
+
+    The first gradient is adopted without a copy when its op's backward made it for this
+    leaf alone: not a view, not the op's ``grad_output`` passed through (``Add`` hands the
+    same array to both inputs), not already adopted by another leaf.
+    """
     if type(grad) is not np.ndarray:  # NumPy turns 0-d results into scalars
         grad = np.array(grad)
     if grad.dtype != leaf.data.dtype:
@@ -377,7 +384,12 @@ def _accumulate_into_leaf(leaf: Tensor, grad: np.ndarray, adopted: set[int]) -> 
     if leaf.grad is not None:
         np.add(leaf.grad, grad, out=leaf.grad)
         return
-    owned = grad.base is None and grad.flags.writeable and id(grad) not in adopted
+    owned = (
+        grad is not passed_through
+        and grad.base is None
+        and grad.flags.writeable
+        and id(grad) not in adopted
+    )
     leaf.grad = grad if owned else grad.copy()
     adopted.add(id(leaf.grad))
 
@@ -390,7 +402,3 @@ def as_tensor(value: ArrayLike, like: Tensor | None = None) -> Tensor:
     if like is not None and np.isscalar(value) and like.data.dtype.kind == "f":
         return Tensor._make(np.asarray(value, dtype=like.data.dtype))
     return Tensor(value)
-
-
-def tensors(values: Iterable[ArrayLike]) -> list[Tensor]:
-    return [as_tensor(value) for value in values]

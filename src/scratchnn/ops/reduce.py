@@ -11,36 +11,44 @@ import numpy as np
 from scratchnn.tensor import Function
 
 
-def expand_reduced(grad_output, shape, axis, keepdims):
-    """Broadcast a reduction's output gradient back to the input ``shape`` (a view)."""
-    if axis is not None and not keepdims:
-        grad_output = np.expand_dims(grad_output, axis)
-    return np.broadcast_to(grad_output, shape)
+def kept_shape(shape, axis):
+    """The reduction's output shape with keepdims=True: 1 along each reduced axis."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else size for i, size in enumerate(shape))
+
+
+def spread(grad_output, shape, axis):
+    """A new ``shape`` array holding the reduction's output gradient at every position that
+    was reduced over (the backward of a sum)."""
+    grad = np.empty(shape, dtype=grad_output.dtype)
+    grad[...] = np.reshape(grad_output, kept_shape(shape, axis))
+    return grad
 
 
 class Sum(Function):
     """out = sum of a over ``axis``;  da = g copied to every summed position."""
 
     def forward(self, a, axis=None, keepdims=False):
-        self.saved = (a.shape, axis, keepdims)
-        return np.sum(a, axis=axis, keepdims=keepdims)
+        self.saved = (a.shape, axis)
+        return a.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, grad_output):
-        shape, axis, keepdims = self.saved
-        return expand_reduced(grad_output, shape, axis, keepdims)
+        shape, axis = self.saved
+        return spread(grad_output, shape, axis)
 
 
 class Mean(Function):
     """out = sum of a over ``axis`` / n;  da = g / n at every averaged position."""
 
     def forward(self, a, axis=None, keepdims=False):
-        out = np.mean(a, axis=axis, keepdims=keepdims)
-        self.saved = (a.shape, axis, keepdims, a.size // max(np.size(out), 1))
+        out = a.mean(axis=axis, keepdims=keepdims)
+        self.saved = (a.shape, axis, a.size // max(np.size(out), 1))
         return out
 
     def backward(self, grad_output):
-        shape, axis, keepdims, count = self.saved
-        return expand_reduced(grad_output / count, shape, axis, keepdims)
+        shape, axis, count = self.saved
+        return spread(grad_output / count, shape, axis)
 
 
 class Amax(Function):
@@ -50,16 +58,14 @@ class Amax(Function):
 
     def forward(self, a, axis=None, keepdims=False):
         extreme = self.reduce(a, axis=axis, keepdims=True)
-        self.saved = (a, extreme, axis, keepdims)
+        self.saved = (a, extreme, axis)
         return extreme if keepdims else np.squeeze(extreme, axis=axis)
 
     def backward(self, grad_output):
-        a, extreme, axis, keepdims = self.saved
+        a, extreme, axis = self.saved
         is_extreme = a == extreme
         ties = is_extreme.sum(axis=axis, keepdims=True)
-        if not keepdims and axis is not None:
-            grad_output = np.expand_dims(grad_output, axis)
-        return is_extreme * (grad_output / ties)
+        return is_extreme * (np.reshape(grad_output, extreme.shape) / ties)
 
 
 class Amin(Amax):
