@@ -71,10 +71,12 @@ from scratchnn.tensor import (
     unbroadcast,
 )
 
+from scratchnn import data, nn, optim  # noqa: E402  (they build on the names above)
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
+    "Function", "GradcheckError", "data", "nn", "optim", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
     "bool_", "cat", "clamp", "clip", "double", "enable_grad", "exp", "eye", "flatten", "float",
     "float32", "float64", "full", "functional", "gather", "get_rng_state", "gradcheck",
     "int32", "int64", "is_grad_enabled", "log", "long", "manual_seed", "matmul", "max",

@@ -1,0 +1,313 @@
+"""Layers: ``Linear``, the containers ``Sequential`` / ``ModuleList``, activations,
+``Flatten``, ``Dropout`` and ``Identity``. Each forward is one call into
+``scratchnn.functional``, where the math and its backward live.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from scratchnn import functional as F
+from scratchnn.nn import init
+from scratchnn.nn.module import Module, Parameter, _add_indent
+from scratchnn.tensor import Tensor
+
+
+class Linear(Module):
+    """``y = x W^T + b``: input ``(*, in_features)`` -> output ``(*, out_features)``.
+
+    ``weight`` has shape ``(out_features, in_features)`` and ``bias`` ``(out_features,)``, as in
+    PyTorch. Both start as ``U(-k, k)`` with ``k = 1/sqrt(in_features)`` (PyTorch's default:
+    ``kaiming_uniform_(weight, a=sqrt(5))`` comes out to exactly that bound).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=np.float32))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-draw weight and bias from PyTorch's default distribution."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+# ------------------------------------------------------------------ containers
+def _absolute_index(index: Any, length: int) -> int:
+    index = operator.index(index)
+    if not -length <= index < length:
+        raise IndexError(f"index {index} is out of range")
+    return index + length if index < 0 else index
+
+
+class Sequential(Module):
+    """Run modules one after another: ``Sequential(Linear(784, 128), ReLU(), ...)``.
+
+    Children are named ``"0"``, ``"1"``, ... (hence state-dict keys ``"0.weight"``), or take
+    their names from a dict: ``Sequential(OrderedDict(fc1=Linear(...), act=ReLU()))``.
+    ``seq[i]`` is a child, ``seq[i:j]`` a new Sequential sharing the children.
+    """
+
+    def __init__(self, *args: Module | Mapping[str, Module]) -> None:
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], Mapping):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(args):
+                self.add_module(str(index), module)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return type(self)(OrderedDict(items[index]))
+        return items[_absolute_index(index, len(items))][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        keys = list(self._modules)
+        setattr(self, keys[_absolute_index(index, len(keys))], module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        keys = list(self._modules)
+        if isinstance(index, slice):
+            doomed = keys[index]
+        else:
+            doomed = [keys[_absolute_index(index, len(keys))]]
+        for key in doomed:
+            del self._modules[key]
+        # renumber, as PyTorch does: the children are named 0..n-1 again
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def forward(self, input: Any) -> Any:
+        for module in self:
+            input = module(input)
+        return input
+
+
+class ModuleList(Module):
+    """A list of modules that registers them (a plain Python list would hide their parameters
+    from ``parameters()``). It has no forward: you decide how to call them."""
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return type(self)(list(self._modules.values())[index])
+        return self._modules[str(_absolute_index(index, len(self)))]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, str(_absolute_index(index, len(self))), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        if isinstance(index, slice):
+            for i in range(len(self))[index]:
+                del self._modules[str(i)]
+        else:
+            del self._modules[str(_absolute_index(index, len(self)))]
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        if isinstance(modules, Module) or not isinstance(modules, Iterable):
+            raise TypeError(
+                f"ModuleList.extend should be called with an iterable, got {type(modules).__name__}"
+            )
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._modules = OrderedDict()
+        self.extend(modules)
+
+    def __repr__(self) -> str:
+        """Like PyTorch: runs of identical children are folded, ``(0-2): 3 x Linear(...)``."""
+        reprs = [repr(module) for module in self]
+        if not reprs:
+            return self._get_name() + "()"
+        blocks: list[list[Any]] = []  # [start, end, repr]
+        for i, text in enumerate(reprs):
+            if blocks and blocks[-1][2] == text:
+                blocks[-1][1] = i
+            else:
+                blocks.append([i, i, text])
+        lines = []
+        for start, end, text in blocks:
+            if start == end:
+                line = f"({start}): {text}"
+            else:
+                line = f"({start}-{end}): {end - start + 1} x {text}"
+            lines.append(_add_indent(line, 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+# ----------------------------------------------------------------- activations
+class ReLU(Module):
+    """``max(0, x)``, elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input)
+
+
+class LeakyReLU(Module):
+    """``x if x >= 0 else negative_slope * x``, elementwise."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """``1 / (1 + exp(-x))``, elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    """``tanh(x)``, elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)
+
+
+class Softmax(Module):
+    """``exp(x_i) / sum_j exp(x_j)`` along ``dim`` (required: PyTorch's implicit choice of dim
+    is deprecated and a classic source of bugs). For a loss, use ``LogSoftmax`` + ``NLLLoss``
+    or ``CrossEntropyLoss`` on the raw scores instead: more stable."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """``x_i - log(sum_j exp(x_j))`` along ``dim``, computed stably."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+# ------------------------------------------------------------------- the rest
+class Flatten(Module):
+    """Merge dims ``start_dim..end_dim`` into one: ``(N, 1, 28, 28)`` -> ``(N, 784)``."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.flatten(input, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability ``p`` and scale the survivors by
+    ``1 / (1 - p)`` (so the expected value is unchanged); in eval mode, the identity.
+
+    ``inplace`` exists only so PyTorch code runs and the repr matches; it must be False.
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:  # also rejects NaN
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        if inplace:
+            raise NotImplementedError("Dropout(inplace=True): scratchnn ops never modify input")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (arguments are accepted and ignored, as in PyTorch)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, input: Any) -> Any:
+        return input
