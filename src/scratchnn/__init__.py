@@ -5,7 +5,7 @@ API (``scratchnn.functional``), layers and losses (``scratchnn.nn``), optimizers
 (``scratchnn.optim``) and data loading (``scratchnn.data``), named as in PyTorch.
 """
 
-from scratchnn import functional
+from scratchnn import data, functional, nn, optim
 from scratchnn.creation import (
     arange,
     bool_,
@@ -71,12 +71,10 @@ from scratchnn.tensor import (
     unbroadcast,
 )
 
-from scratchnn import data, nn, optim  # noqa: E402  (they build on the names above)
-
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "GradcheckError", "data", "nn", "optim", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
+    "Function", "GradcheckError", "Tensor", "data", "nn", "optim", "abs", "amax", "amin", "arange", "argmax", "argmin",
     "bool_", "cat", "clamp", "clip", "double", "enable_grad", "exp", "eye", "flatten", "float",
     "float32", "float64", "full", "functional", "gather", "get_rng_state", "gradcheck",
     "int32", "int64", "is_grad_enabled", "log", "long", "manual_seed", "matmul", "max",
