@@ -74,7 +74,8 @@ from scratchnn.tensor import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "data", "nn", "optim", "abs", "amax", "amin", "arange", "argmax", "argmin",
+    "Function", "GradcheckError", "Tensor", "data", "nn", "optim", "abs", "amax", "amin",
+    "arange", "argmax", "argmin",
     "bool_", "cat", "clamp", "clip", "double", "enable_grad", "exp", "eye", "flatten", "float",
     "float32", "float64", "full", "functional", "gather", "get_rng_state", "gradcheck",
     "int32", "int64", "is_grad_enabled", "log", "long", "manual_seed", "matmul", "max",
