@@ -519,6 +519,8 @@ def _class_targets(name: str, input: Tensor, target: ArrayLike, weight: ArrayLik
 
 
 def _check_class_range(name: str, target: np.ndarray, n_classes: int, ignore_index: int) -> None:
+    if target.size == 0 or (target.min() >= 0 and target.max() < n_classes):
+        return
     bad = (target != ignore_index) & ((target < 0) | (target >= n_classes))
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
