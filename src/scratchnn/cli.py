@@ -51,4 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under ``python -m scratchnn.cli`` this file runs as ``__main__``, a second copy of the
+    # module whose UsageError is not the one subcommands raise: run the real module's main.
+    from scratchnn.cli import main as package_main
+
+    sys.exit(package_main())

@@ -420,6 +420,14 @@ eq, ne, lt, le, gt, ge = (
     _compare(op) for op in (np.equal, np.not_equal, np.less, np.less_equal, np.greater,
                             np.greater_equal)
 )
+logical_and, logical_or, logical_xor = (
+    _compare(op) for op in (np.logical_and, np.logical_or, np.logical_xor)
+)
+
+
+def logical_not(x: Tensor) -> Tensor:
+    """Elementwise not of a boolean tensor (``~mask``); no gradient."""
+    return Tensor._make(np.logical_not(x.data))
 
 
 # ---------------------------------------------------------------------- losses
@@ -500,12 +508,12 @@ def _class_targets(name: str, input: Tensor, target: ArrayLike, weight: ArrayLik
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got dtype "
                         f"{target.dtype} (use .long())")
+    batch_shape = target.shape  # () for one unbatched sample, as in PyTorch
     if input.ndim == 1:
         input, target = unsqueeze(input, 0), target.reshape(1)
     if input.ndim < 2 or target.shape != (input.shape[0],) + input.shape[2:]:
         raise ValueError(f"{name}: input of shape {input.shape} needs class-index targets of "
                          f"shape {(input.shape[0],) + input.shape[2:]}, got {target.shape}")
-    batch_shape = target.shape
     if input.ndim > 2:
         input = reshape(transpose(flatten(input, 2), 1, 2), -1, input.shape[1])
         target = target.reshape(-1)
@@ -581,6 +589,10 @@ def _install_tensor_methods() -> None:
         "long": lambda self: to(self, np.int64), "int": lambda self: to(self, np.int32),
         "bool": lambda self: to(self, np.bool_),
         "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
+        "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor,
+        "__rand__": logical_and, "__ror__": logical_or, "__rxor__": logical_xor,
+        "__invert__": logical_not, "logical_and": logical_and, "logical_or": logical_or,
+        "logical_not": logical_not,
     }
     for name, function in methods.items():
         setattr(Tensor, name, function)

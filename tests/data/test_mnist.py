@@ -85,7 +85,8 @@ def test_search_order(tmp_path, monkeypatch):
 
     assert n_loaded(root=root) == 1  # (a) explicit root first
     assert n_loaded() == 2  # (b) then the system package dir
-    assert n_loaded(root=tmp_path / "empty") == 2  # a root without the files falls through
+    with pytest.raises(DataError, match="empty: no Fashion-MNIST train files"):
+        n_loaded(root=tmp_path / "empty")  # an explicit root is never silently replaced
     monkeypatch.setattr(mnist_mod, "SYSTEM_DIRS", {})
     assert n_loaded() == 3  # (c) then the user cache
     # The system dir is only for Fashion-MNIST.
@@ -98,7 +99,8 @@ def test_split_needs_both_files(tmp_path):
     make_files(tmp_path / "root", n_train=5)
     (tmp_path / "root" / "train-labels-idx1-ubyte.gz").unlink()
     make_files(mnist_mod.cache_dir("mnist"), n_train=7)
-    assert len(load_mnist("mnist", root=tmp_path / "root")[0]) == 7  # root incomplete
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte"):
+        load_mnist("mnist", root=tmp_path / "root")  # root incomplete: say so, no fallback
     assert len(load_mnist("mnist", root=tmp_path / "root", train=False)[0]) == 4
 
 
@@ -200,9 +202,10 @@ def test_offline_error(monkeypatch):
     assert isinstance(info.value, ValueError)
 
 
-def test_no_download_mode(tmp_path):
+def test_no_download_mode(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist_mod, "SYSTEM_DIRS", {})
     with pytest.raises(DataError, match="not found"):
-        find_mnist("mnist", root=tmp_path, download=False)
+        find_mnist("mnist", download=False)
 
 
 @pytest.fixture

@@ -368,3 +368,18 @@ def test_extra_repr_of_a_custom_module_is_used():
         "  )\n"
         ")"
     )
+
+
+def test_to_double_converts_parameters_and_buffers_in_place():
+    import scratchnn as sn
+    from scratchnn import nn
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    weight = model[0].weight
+    loss = nn.CrossEntropyLoss(weight=sn.tensor([1.0, 2.0])).double()
+    model.double()
+    assert model[0].weight is weight and weight.dtype == np.float64
+    assert model(sn.tensor(np.ones((4, 2)), dtype=np.float64)).dtype == np.float64
+    assert loss.weight.dtype == np.float64
+    model.float()
+    assert all(p.dtype == np.float32 for p in model.parameters())

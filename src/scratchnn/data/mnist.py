@@ -1,13 +1,12 @@
 """MNIST and Fashion-MNIST: 28x28 grayscale images in 10 classes, 60000 train + 10000 test.
 
-``load_mnist`` looks for the four IDX files in this order and uses the first place that
-has the two files it needs (images + labels of the requested split):
+Given ``root``, ``load_mnist`` reads the split's two files (images + labels) from there and
+nowhere else. Without it, it uses the first of these places that has them:
 
-1. ``root``, if given;
-2. for Fashion-MNIST, Debian's package ``dataset-fashion-mnist``
+1. for Fashion-MNIST, Debian's package ``dataset-fashion-mnist``
    (``/usr/share/datasets/fashion-mnist/``);
-3. the user cache, ``$XDG_CACHE_HOME/scratchnn/<name>`` (default ``~/.cache/scratchnn/<name>``);
-4. a download into that cache from the public mirrors, each file checked by SHA-256.
+2. the user cache, ``$XDG_CACHE_HOME/scratchnn/<name>`` (default ``~/.cache/scratchnn/<name>``);
+3. a download into that cache from the public mirrors, each file checked by SHA-256.
 
 Files may be raw (``train-images-idx3-ubyte``) or gzipped (``train-images-idx3-ubyte.gz``).
 """
@@ -205,8 +204,16 @@ def find_mnist(
     described in the module docstring."""
     if dataset not in _DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(_DATASETS)}")
-    places = [Path(root)] if root is not None else []
-    places += SYSTEM_DIRS.get(dataset, [])
+    if root is not None:  # an explicit directory is the only place looked at
+        found = _find_split(Path(root), train)
+        if found is None:
+            split = "train" if train else "t10k"
+            raise DataError(
+                f"{root}: no {_DATASETS[dataset]['display']} {split} files there "
+                f"(expected {split}-images-idx3-ubyte[.gz] and {split}-labels-idx1-ubyte[.gz])"
+            )
+        return found
+    places = list(SYSTEM_DIRS.get(dataset, []))
     cache = cache_dir(dataset)
     places.append(cache)
     for place in places:

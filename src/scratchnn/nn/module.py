@@ -426,6 +426,30 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
+    def to(self, dtype: Any) -> Self:
+        """Convert every floating-point parameter and buffer to ``dtype`` in place (the
+        Parameter objects stay the same, so an optimizer made earlier still holds them)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: parameters must stay floating point, got {dtype}")
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None:
+                    param.data = param.data.astype(dtype)
+                    param.grad = None
+            for name, buffer in module._buffers.items():
+                if isinstance(buffer, Tensor) and buffer.dtype.kind == "f":
+                    buffer.data = buffer.data.astype(dtype)
+                elif isinstance(buffer, np.ndarray) and buffer.dtype.kind == "f":
+                    module._buffers[name] = buffer.astype(dtype)
+        return self
+
+    def double(self) -> Self:
+        return self.to(np.float64)
+
+    def float(self) -> Self:
+        return self.to(np.float32)
+
     def apply(self, fn: Callable[[Module], Any]) -> Self:
         """Call ``fn`` on every sub-module (children first), then on self; returns self.
         Typical use: custom init, ``model.apply(init_weights)``."""
