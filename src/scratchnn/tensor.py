@@ -313,7 +313,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extras = []
+        extras = [f"size={self.shape}"] if self.data.size == 0 and self.ndim > 1 else []
         if self.data.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self.data.dtype}")
         if self.grad_fn is not None:

@@ -116,19 +116,18 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 1000, out: str | Path | None = N
         dev_loss = mean_squared_error(Y_dev_hat, Y_dev)
         Y_dev_hat = (Y_dev_hat > 0.5).float()
 
-    # (scratchnn tensors have no `&` yet: multiply the 0/1 masks instead)
-    tp = (Y_dev == 1.0).float() * (Y_dev_hat == 1.0).float()
-    fp = (Y_dev == 0.0).float() * (Y_dev_hat == 1.0).float()
-    tn = (Y_dev == 0.0).float() * (Y_dev_hat == 0.0).float()
-    fn = (Y_dev == 1.0).float() * (Y_dev_hat == 0.0).float()
+    tp = (Y_dev == 1.0) & (Y_dev_hat == 1.0)
+    fp = (Y_dev == 0.0) & (Y_dev_hat == 1.0)
+    tn = (Y_dev == 0.0) & (Y_dev_hat == 0.0)
+    fn = (Y_dev == 1.0) & (Y_dev_hat == 0.0)
 
-    true_positives = tp.sum().item()
-    false_positives = fp.sum().item()
-    true_negatives = tn.sum().item()
-    false_negatives = fn.sum().item()
+    true_positives = tp.float().sum().item()
+    false_positives = fp.float().sum().item()
+    true_negatives = tn.float().sum().item()
+    false_negatives = fn.float().sum().item()
 
-    false_positive_samples = X_dev[fp.squeeze(1).bool(), :]
-    false_negative_samples = X_dev[fn.squeeze(1).bool(), :]
+    false_positive_samples = X_dev[fp.squeeze(), :]
+    false_negative_samples = X_dev[fn.squeeze(), :]
 
     say(f"{dev_loss=}")
     say(f"{true_positives=}")
