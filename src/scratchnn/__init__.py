@@ -62,6 +62,13 @@ from scratchnn.functional import (
 )
 from scratchnn.gradcheck import GradcheckError, gradcheck
 from scratchnn.random import get_rng_state, manual_seed, set_rng_state
+from scratchnn.serialization import (
+    CheckpointError,
+    load,
+    load_checkpoint,
+    save,
+    save_checkpoint,
+)
 from scratchnn.tensor import (
     Function,
     Tensor,
@@ -74,7 +81,8 @@ from scratchnn.tensor import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "data", "nn", "optim", "abs", "amax", "amin",
+    "CheckpointError", "Function", "GradcheckError", "Tensor", "load", "load_checkpoint",
+    "save", "save_checkpoint", "data", "nn", "optim", "abs", "amax", "amin",
     "arange", "argmax", "argmin",
     "bool_", "cat", "clamp", "clip", "double", "enable_grad", "exp", "eye", "flatten", "float",
     "float32", "float64", "full", "functional", "gather", "get_rng_state", "gradcheck",

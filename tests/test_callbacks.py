@@ -1,0 +1,223 @@
+"""Callbacks: hook order, stopping, EarlyStopping, ModelCheckpoint, LearningRateLogger."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scratchnn as sn
+from scratchnn import nn, optim
+from scratchnn.callbacks import Callback, EarlyStopping, LearningRateLogger, ModelCheckpoint
+from scratchnn.data import DataLoader, TensorDataset
+from scratchnn.serialization import load, load_checkpoint
+from scratchnn.train import Trainer, fit
+
+
+def setup(n: int = 12, batch_size: int = 4, lr: float = 0.1):
+    sn.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.5)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size)
+    return model, optimizer, loader
+
+
+class Recorder(Callback):
+    def __init__(self, stop_at_step: int | None = None):
+        self.calls: list[tuple] = []
+        self.stop_at_step = stop_at_step
+
+    def on_train_begin(self, logs):
+        self.calls.append(("train_begin",))
+        assert isinstance(self.trainer, Trainer)
+        assert self.model is self.trainer.model and self.optimizer is self.trainer.optimizer
+
+    def on_epoch_begin(self, epoch, logs):
+        self.calls.append(("epoch_begin", epoch))
+
+    def on_batch_end(self, step, logs):
+        self.calls.append(("batch_end", step, logs["batch"]))
+        assert set(logs) == {"loss", "batch", "size"} and self.trainer.global_step == step + 1
+        if step == self.stop_at_step:
+            self.stop_training = True
+
+    def on_epoch_end(self, epoch, logs):
+        self.calls.append(("epoch_end", epoch))
+        assert {"loss", "accuracy", "lr", "time"} <= set(logs)
+
+    def on_train_end(self, logs):
+        self.calls.append(("train_end",))
+
+
+def test_hooks_are_called_in_order():
+    model, optimizer, loader = setup(n=8)  # 2 batches per epoch
+    recorder = Recorder()
+    fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2, callbacks=[recorder],
+        verbose=0)
+    assert recorder.calls == [
+        ("train_begin",),
+        ("epoch_begin", 0), ("batch_end", 0, 0), ("batch_end", 1, 1), ("epoch_end", 0),
+        ("epoch_begin", 1), ("batch_end", 2, 0), ("batch_end", 3, 1), ("epoch_end", 1),
+        ("train_end",),
+    ]
+
+
+def test_stop_training_in_a_batch_stops_after_that_batch_and_finishes_the_epoch():
+    model, optimizer, loader = setup(n=12)  # 3 batches per epoch
+    recorder = Recorder(stop_at_step=4)
+    history = fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=5,
+                  callbacks=[recorder], verbose=0)
+    assert recorder.calls[-3:] == [("batch_end", 4, 1), ("epoch_end", 1), ("train_end",)]
+    assert len(history) == 2 and len(history.step_loss) == 5
+    # A second fit clears the flag.
+    recorder.stop_at_step = None
+    assert len(fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2,
+                   callbacks=[recorder], verbose=0)) == 2
+
+
+class Score(Callback):
+    """Puts a scripted value under logs['score'] (placed before the callback under test),
+    and keeps the weights of every epoch."""
+
+    def __init__(self, values):
+        self.values = values
+        self.weights: list[dict[str, np.ndarray]] = []
+
+    def on_epoch_end(self, epoch, logs):
+        logs["score"] = self.values[epoch]
+        self.weights.append(self.model.state_dict())
+
+
+def run_scored(values, *callbacks, epochs=None):
+    model, optimizer, loader = setup()
+    score = Score(values)
+    history = fit(model, nn.CrossEntropyLoss(), optimizer, loader,
+                  epochs=epochs or len(values), callbacks=[score, *callbacks], verbose=0)
+    return model, score, history
+
+
+@pytest.mark.parametrize(
+    "patience, expected_epochs, stopped",
+    [(0, 3, 2), (1, 4, 3), (2, 6, None)],
+)
+def test_early_stopping_patience(patience, expected_epochs, stopped):
+    values = [5.0, 4.0, 4.5, 4.2, 3.0, 3.5]  # no improvement at epochs 2, 3, 5
+    stopper = EarlyStopping(monitor="score", patience=patience)
+    _, _, history = run_scored(values, stopper)
+    assert len(history) == expected_epochs
+    assert history.score == values[:expected_epochs]
+    assert stopper.stopped_epoch == stopped
+    assert stopper.best == (4.0 if stopped is not None else 3.0)
+
+
+def test_early_stopping_min_delta_and_max_mode():
+    stopper = EarlyStopping(monitor="score", min_delta=0.1)
+    _, _, history = run_scored([1.0, 0.95, 0.5], stopper)  # 0.95 is not 0.1 better
+    assert len(history) == 2 and stopper.best_epoch == 0
+    rising = EarlyStopping(monitor="val_accuracy")
+    assert rising.mode == "max" and EarlyStopping().mode == "min"
+    stopper = EarlyStopping(monitor="score", mode="max")
+    _, _, history = run_scored([0.1, 0.2, 0.15, 0.3], stopper)
+    assert len(history) == 3 and stopper.best == 0.2
+
+
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_early_stopping_restore_best_weights(restore_best):
+    stopper = EarlyStopping(monitor="score", patience=1, restore_best=restore_best)
+    model, score, history = run_scored([3.0, 1.0, 2.0, 2.5, 0.5], stopper)
+    assert len(history) == 4 and stopper.best_epoch == 1
+    expected = score.weights[1] if restore_best else score.weights[3]
+    for key, value in expected.items():
+        assert np.array_equal(model.state_dict()[key], value)
+    assert not np.array_equal(score.weights[1]["0.weight"], score.weights[3]["0.weight"])
+
+
+def test_missing_monitor_warns_and_does_not_stop():
+    stopper = EarlyStopping(monitor="val_loss")
+    with pytest.warns(RuntimeWarning, match="val_loss.*not in the logs"):
+        _, _, history = run_scored([1.0, 2.0, 3.0], stopper)
+    assert len(history) == 3
+
+
+def test_model_checkpoint_save_best_only_writes_only_on_improvement(tmp_path):
+    checkpoint = ModelCheckpoint(tmp_path / "sub" / "ckpt_{epoch}.npz", monitor="score",
+                                 save_best_only=True)
+    _, score, _ = run_scored([3.0, 2.0, 2.5, 1.0, 1.5], checkpoint)
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == [
+        "ckpt_1.npz", "ckpt_2.npz", "ckpt_4.npz"
+    ]
+    assert checkpoint.saved == [str(tmp_path / "sub" / f"ckpt_{e}.npz") for e in (1, 2, 4)]
+    assert checkpoint.best == 1.0
+    saved = load(tmp_path / "sub" / "ckpt_4.npz")
+    assert saved["epoch"] == 4 and saved["extra"]["logs"]["score"] == 1.0
+    assert saved["extra"]["history"]["epoch"] == [0, 1, 2, 3]
+    for key, value in score.weights[3].items():
+        assert np.array_equal(saved["model"][key], value)
+
+
+def test_model_checkpoint_same_path_keeps_the_best(tmp_path):
+    checkpoint = ModelCheckpoint(tmp_path / "best.npz", monitor="score", save_best_only=True)
+    model, score, _ = run_scored([3.0, 2.0, 2.5], checkpoint)
+    fresh, _, _ = setup()
+    info = load_checkpoint(tmp_path / "best.npz", fresh, restore_rng=False)
+    assert info["epoch"] == 2
+    for key, value in score.weights[1].items():
+        assert np.array_equal(fresh.state_dict()[key], value)
+
+
+def test_model_checkpoint_every_epoch_with_log_fields_in_the_name(tmp_path):
+    checkpoint = ModelCheckpoint(str(tmp_path / "e{epoch:02d}-{score:.1f}.npz"))
+    run_scored([3.0, 2.0, 2.5], checkpoint)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "e01-3.0.npz", "e02-2.0.npz", "e03-2.5.npz"
+    ]
+
+
+def test_model_checkpoint_resume_matches_straight_training(tmp_path):
+    def make():
+        model, optimizer, _ = setup(n=20, batch_size=6)
+        scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        x = np.random.default_rng(3).normal(size=(20, 2)).astype(np.float32)
+        loader = DataLoader(TensorDataset(x, (x[:, 1] > 0).astype(np.int64)), batch_size=6,
+                            shuffle=True)
+        return model, optimizer, scheduler, loader
+
+    model, optimizer, scheduler, loader = make()
+    fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=3, scheduler=scheduler,
+        verbose=0)
+    straight = model.state_dict()
+
+    model, optimizer, scheduler, loader = make()
+    fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2, scheduler=scheduler,
+        callbacks=[ModelCheckpoint(tmp_path / "c{epoch}.npz")], verbose=0)
+    model, optimizer, scheduler, loader = make()
+    info = load_checkpoint(tmp_path / "c2.npz", model, optimizer, scheduler)
+    fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=3, initial_epoch=info["epoch"],
+        scheduler=scheduler, verbose=0)
+    for key, value in straight.items():
+        assert np.array_equal(model.state_dict()[key], value)
+
+
+def test_learning_rate_logger_per_epoch_and_per_step():
+    model, optimizer, loader = setup(n=8)  # 2 steps per epoch
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    per_epoch, per_step = LearningRateLogger(), LearningRateLogger(per_step=True)
+    history = fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=3,
+                  scheduler=scheduler, callbacks=[per_epoch, per_step], verbose=0)
+    assert per_epoch.lrs == [[0.1], [0.05], [0.025]] and per_epoch.steps == [0, 1, 2]
+    assert per_step.lrs == [[0.1], [0.1], [0.05], [0.05], [0.025], [0.025]]
+    assert per_step.steps == [0, 1, 2, 3, 4, 5]
+    assert history.lr_group0 == history.lr == [0.1, 0.05, 0.025]
+
+
+def test_learning_rate_logger_logs_every_group():
+    model, _, loader = setup(n=8)
+    optimizer = optim.SGD(
+        [{"params": [model[0].weight, model[0].bias], "lr": 0.1},
+         {"params": [model[2].weight, model[2].bias], "lr": 0.01}]
+    )
+    history = fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2,
+                  callbacks=[LearningRateLogger()], verbose=0)
+    assert history.lr_group0 == [0.1, 0.1] and history.lr_group1 == [0.01, 0.01]
