@@ -23,15 +23,22 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _operands(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors; a plain number takes the other operand's float dtype."""
+    """Both operands as Tensors; a plain number or array takes the other operand's float
+    dtype (``t64 * weights`` stays exact, ``t32 * np.arange(3)`` stays float32)."""
     a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is_tensor and b_is_tensor:
         return a, b
     if a_is_tensor:
-        return a, as_tensor(b, like=a)
+        return a, _constant(b, like=a)
     if b_is_tensor:
-        return as_tensor(a, like=b), b
+        return _constant(a, like=b), b
     return as_tensor(a), as_tensor(b)
+
+
+def _constant(value: ArrayLike, like: Tensor) -> Tensor:
+    if like.dtype.kind == "f" and np.asarray(value).dtype.kind in "biuf":
+        return Tensor._make(np.asarray(value, dtype=like.dtype))
+    return as_tensor(value, like=like)
 
 
 def _axes(name: str, ndim: int, dim: Dim, axis: Dim) -> tuple[int, ...] | None:
@@ -399,9 +406,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
-    chosen = dim if axis is None else axis
-    if chosen < 0:
-        chosen += tensors[0].ndim + 1
+    # the new dim is one of the result's ndim + 1 (a negative dim counts from its end)
+    chosen = _single_axis("stack", tensors[0].ndim + 1, dim if axis is None else axis, None, 0)
     return ops.Stack.apply(*tensors, axis=chosen)
 
 

@@ -23,10 +23,10 @@ class MatMul(Function):
         a_matrix = a[np.newaxis, :] if a.ndim == 1 else a
         b_matrix = b[:, np.newaxis] if b.ndim == 1 else b
         grad = grad_output
+        if b.ndim == 1:  # first, so that 1-D @ 1-D (a 0-d output) becomes a (1, 1) matrix
+            grad = np.expand_dims(grad, -1)
         if a.ndim == 1:
             grad = np.expand_dims(grad, -2)
-        if b.ndim == 1:
-            grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
             grad_a = np.matmul(grad, np.swapaxes(b_matrix, -1, -2))

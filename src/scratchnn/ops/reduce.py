@@ -113,13 +113,16 @@ class Gather(Function):
     da = g scatter-added to the gathered positions."""
 
     def forward(self, a, axis=0, index=None):
-        self.saved = (a.shape, axis, index)
-        return np.take_along_axis(a, index, axis=axis)
-
-    def backward(self, grad_output):
-        shape, axis, index = self.saved
-        grad = np.zeros(shape, dtype=grad_output.dtype)
+        # index[..., i, ...] along ``axis``, the element's own position along the others: the
+        # output has index's shape, which may be smaller than a's off ``axis`` (as in PyTorch;
+        # np.take_along_axis would broadcast instead)
         positions = list(np.ix_(*[np.arange(size) for size in index.shape]))
         positions[axis] = index
-        np.add.at(grad, tuple(positions), grad_output)
+        self.saved = (a.shape, tuple(positions))
+        return a[tuple(positions)]
+
+    def backward(self, grad_output):
+        shape, positions = self.saved
+        grad = np.zeros(shape, dtype=grad_output.dtype)
+        np.add.at(grad, positions, grad_output)
         return grad
