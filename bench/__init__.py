@@ -1,0 +1,19 @@
+"""scratchnn's benchmark: scratchnn against PyTorch, a hand-written NumPy MLP and the bare matmuls.
+
+Run it with ``python -m bench`` (or ``make bench``); ``python -m bench --help`` lists the options
+and bench/README.md says what each row measures. PyTorch is imported only inside the functions
+that need it, so ``python -m bench.rss scratchnn`` never loads it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
+
+# From a plain checkout (no ``pip install -e .``) scratchnn lives in src/: make it importable.
+if importlib.util.find_spec("scratchnn") is None and (SRC / "scratchnn").is_dir():
+    sys.path.insert(0, str(SRC))
