@@ -348,13 +348,6 @@ def test_large_inputs_are_finite_without_warnings_and_equal_torch(function, inpu
 
 
 # -------------------------------------------------------------- dtypes of results
-def _differs(reason):
-    return pytest.mark.xfail(strict=True, reason=f"known difference from torch: {reason}")
-
-
-NUMPY_PROMOTION = "NumPy promotes int64 with float32 to float64; torch keeps float32"
-
-
 @pytest.mark.parametrize(
     "expression",
     [
@@ -370,10 +363,12 @@ NUMPY_PROMOTION = "NumPy promotes int64 with float32 to float64; torch keeps flo
         pytest.param(lambda L, x, i: x > 0, id="x>0"),
         pytest.param(lambda L, x, i: x.argmax(), id="argmax"),
         pytest.param(lambda L, x, i: x.max(dim=0).indices, id="max_indices"),
-        pytest.param(lambda L, x, i: x * i, id="x*int_tensor", marks=_differs(NUMPY_PROMOTION)),
-        pytest.param(lambda L, x, i: i * 2.5, id="int*2.5", marks=_differs(NUMPY_PROMOTION)),
-        pytest.param(lambda L, x, i: i / i, id="int/int",
-                     marks=_differs("NumPy's true division of ints gives float64")),
+        pytest.param(lambda L, x, i: x * i, id="x*int_tensor"),
+        pytest.param(lambda L, x, i: i * 2.5, id="int*2.5"),
+        pytest.param(lambda L, x, i: i / i, id="int/int"),
+        pytest.param(lambda L, x, i: 2.5 - i, id="2.5-int"),
+        pytest.param(lambda L, x, i: L.where(x > 0, i, x), id="where(int, float)"),
+        pytest.param(lambda L, x, i: L.maximum(i, x), id="maximum(int, float)"),
     ],
 )
 def test_result_dtype_equals_torch(expression):

@@ -198,10 +198,6 @@ class _SharedGradient(Function):
         return twice, grad_output, twice
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: when a backward returns the same new array for a leaf and a non-leaf input, "
-    "the leaf adopts it as .grad, and a later in-place accumulation into that .grad (another "
-    "path to the same leaf) also changes the gradient still pending for the non-leaf"))
 def test_an_array_shared_by_a_leaf_and_a_non_leaf_is_not_modified_in_place():
     x = Tensor([1.0], requires_grad=True)
     # a = x, b = 3x (reached next, adds 3 to x.grad in place), c = 7x (pending: gets 2)
@@ -220,10 +216,6 @@ class _WronglyShapedGradient(Function):
         return (2 * grad_output).T
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine gap: a backward that returns a gradient of the wrong shape is not rejected "
-    "(PyTorch raises 'returned an invalid gradient'); unbroadcast passes it through and the "
-    "leaf's .grad silently gets shape (3, 2) for a (2, 3) leaf"))
 def test_a_gradient_of_the_wrong_shape_is_rejected():
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises((RuntimeError, ValueError)):

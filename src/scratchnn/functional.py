@@ -23,16 +23,30 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _operands(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors; a plain number or array takes the other operand's float
-    dtype (``t64 * weights`` stays exact, ``t32 * np.arange(3)`` stays float32)."""
+    """Both operands as Tensors of one kind; a plain number or array takes the other operand's
+    float dtype (``t64 * weights`` stays exact, ``t32 * np.arange(3)`` stays float32)."""
     a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is_tensor and b_is_tensor:
+        pass
+    elif a_is_tensor:
+        b = _constant(b, like=a)
+    elif b_is_tensor:
+        a = _constant(a, like=b)
+    else:
+        a, b = as_tensor(a), as_tensor(b)
+    if a.data.dtype.kind == b.data.dtype.kind:
         return a, b
-    if a_is_tensor:
-        return a, _constant(b, like=a)
-    if b_is_tensor:
-        return _constant(a, like=b), b
-    return as_tensor(a), as_tensor(b)
+    return _promote(a, b)
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """PyTorch's promotion where NumPy's differs: with one float operand, the result has its
+    dtype (int64 * float32 is float32, not float64; an int tensor * 2.5 is float32)."""
+    if a.data.dtype.kind == "f" and b.data.dtype.kind != "f":
+        return a, Tensor._make(b.data.astype(a.data.dtype))
+    if b.data.dtype.kind == "f" and a.data.dtype.kind != "f":
+        return Tensor._make(a.data.astype(b.data.dtype)), b
+    return a, b
 
 
 def _constant(value: ArrayLike, like: Tensor) -> Tensor:
@@ -79,7 +93,11 @@ def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 
 def div(a: ArrayLike, b: ArrayLike) -> Tensor:
-    return ops.Div.apply(*_operands(a, b))
+    """True division; two integer operands give float32, as in PyTorch."""
+    a, b = _operands(a, b)
+    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":
+        a, b = Tensor._make(a.data.astype(np.float32)), Tensor._make(b.data.astype(np.float32))
+    return ops.Div.apply(a, b)
 
 
 def pow(a: ArrayLike, exponent: ArrayLike) -> Tensor:  # noqa: A001 (PyTorch's name)

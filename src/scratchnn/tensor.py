@@ -231,7 +231,7 @@ class Tensor:
                     f"but the tensor has shape {self.shape}"
                 )
         if self.grad_fn is None:
-            _accumulate_into_leaf(self, root_gradient, set(), passed_through=None)
+            _accumulate_into_leaf(self, root_gradient, set(), shared=set())
             return
         grads: dict[int, np.ndarray] = {id(self): root_gradient}
         adopted: set[int] = set()
@@ -247,13 +247,21 @@ class Tensor:
             input_grads = node.backward(grad_output)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
+            # arrays a leaf must not adopt (and later grow in place): grad_output passed
+            # through, and one array handed to several inputs
+            shared = _shared_arrays(grad_output, input_grads)
             for source, grad in zip(node.inputs, input_grads, strict=False):
                 if grad is None or not source.requires_grad:
                     continue
                 if grad.shape != source.data.shape:
                     grad = unbroadcast(grad, source.data.shape)
+                    if grad.shape != source.data.shape:
+                        raise RuntimeError(
+                            f"backward: {node.name()} returned a gradient that does not "
+                            f"reduce to its input's shape {source.data.shape}"
+                        )
                 if source.grad_fn is None:
-                    _accumulate_into_leaf(source, grad, adopted, passed_through=grad_output)
+                    _accumulate_into_leaf(source, grad, adopted, shared)
                     continue
                 key = id(source)
                 previous = grads.get(key)
@@ -368,14 +376,26 @@ def _reverse_topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
+def _shared_arrays(grad_output: np.ndarray, input_grads: tuple) -> set[int]:
+    """ids of the arrays a node's backward did not make for one input alone: its
+    ``grad_output`` (``Add`` passes it to both inputs) and any array returned twice."""
+    shared = {id(grad_output)}
+    if len(input_grads) > 1:
+        seen: set[int] = set()
+        for grad in input_grads:
+            if grad is not None:
+                (shared if id(grad) in seen else seen).add(id(grad))
+    return shared
+
+
 def _accumulate_into_leaf(
-    leaf: Tensor, grad: np.ndarray, adopted: set[int], passed_through: np.ndarray | None
+    leaf: Tensor, grad: np.ndarray, adopted: set[int], shared: set[int]
 ) -> None:
     """``leaf.grad += grad``, in place.
 
     The first gradient is adopted without a copy when its op's backward made it for this
-    leaf alone: not a view, not the op's ``grad_output`` passed through (``Add`` hands the
-    same array to both inputs), not already adopted by another leaf.
+    leaf alone: not a view, not in ``shared`` (see :func:`_shared_arrays`), not already
+    adopted by another leaf.
     """
     if type(grad) is not np.ndarray:  # NumPy turns 0-d results into scalars
         grad = np.array(grad)
@@ -385,7 +405,7 @@ def _accumulate_into_leaf(
         np.add(leaf.grad, grad, out=leaf.grad)
         return
     owned = (
-        grad is not passed_through
+        id(grad) not in shared
         and grad.base is None
         and grad.flags.writeable
         and id(grad) not in adopted
