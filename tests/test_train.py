@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -210,8 +211,15 @@ def test_verbose_output(capsys, monkeypatch):
     bar = terminal.getvalue()
     assert "Epoch 2/2" in bar and "samples/s" in bar and "loss" in bar
 
-    monkeypatch.setitem(sys.modules, "tqdm", None)  # tqdm not installed: plain lines again
-    assert len(run(1).out.splitlines()) == 2
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # tqdm not installed: plain lines again,
+    with pytest.warns(UserWarning, match=r"needs tqdm: install scratchnn\[progress\]"):
+        lines = run(1).out.splitlines()  # and a warning saying what to install
+    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2")
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # off a terminal tqdm is not wanted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(run(1).out.splitlines()) == 2
 
 
 # ----------------------------------------------------------------------------- resuming

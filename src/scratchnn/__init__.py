@@ -5,7 +5,9 @@ API (``scratchnn.functional``), layers and losses (``scratchnn.nn``), optimizers
 (``scratchnn.optim``) and data loading (``scratchnn.data``), named as in PyTorch.
 """
 
-from scratchnn import data, functional, nn, optim
+# The training workflow too: scratchnn.train (fit, evaluate), callbacks, metrics, plot (which
+# imports matplotlib only when a plot is drawn) and viz (graph).
+from scratchnn import callbacks, data, functional, metrics, nn, optim, plot, train, viz
 from scratchnn.creation import (
     arange,
     bool_,
@@ -69,6 +71,10 @@ from scratchnn.serialization import (
     save,
     save_checkpoint,
 )
+
+# scratchnn.summary is the function summary(model, input_shape); the rest of its module is
+# reached with ``from scratchnn.summary import layer_table, count_parameters``.
+from scratchnn.summary import summary
 from scratchnn.tensor import (
     Function,
     Tensor,
@@ -82,7 +88,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError", "Function", "GradcheckError", "Tensor", "load", "load_checkpoint",
-    "save", "save_checkpoint", "data", "nn", "optim", "abs", "amax", "amin",
+    "save", "save_checkpoint", "summary", "callbacks", "data", "metrics", "nn", "optim", "plot",
+    "train", "viz", "abs", "amax", "amin",
     "arange", "argmax", "argmin",
     "bool_", "cat", "clamp", "clip", "double", "enable_grad", "exp", "eye", "flatten", "float",
     "float32", "float64", "full", "functional", "gather", "get_rng_state", "gradcheck",

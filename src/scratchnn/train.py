@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -219,14 +220,22 @@ def _nonfinite_gradient(model: Module, optimizer: Any) -> str | None:
     return None
 
 
+PROGRESS_HINT = (
+    "a progress bar needs tqdm: install scratchnn[progress] (pip install "
+    "'scratchnn[progress]'); printing one line per epoch instead"
+)
+
+
 def _load_tqdm() -> Any:
-    """tqdm's class when it is installed and stderr is a terminal, else None."""
+    """tqdm's class when it is installed and stderr is a terminal, else None. On a terminal
+    without tqdm, warn once (per call site, Python's default) saying what to install."""
     isatty = getattr(sys.stderr, "isatty", None)
     if isatty is None or not isatty():
         return None
     try:
         from tqdm import tqdm
     except ImportError:
+        warnings.warn(PROGRESS_HINT, UserWarning, stacklevel=4)
         return None
     return tqdm
 
@@ -375,8 +384,10 @@ def fit(
     :class:`TrainingDiverged` before the optimizer step. ``metrics`` are computed on the
     training outputs of each batch (in train mode) and averaged over the epoch.
 
-    ``verbose``: 0 silent; 1 a tqdm progress bar per epoch when stderr is a terminal (and
-    tqdm is installed), else one line per epoch; 2 one line per epoch.
+    ``verbose``: 0 silent; 1 a tqdm progress bar per epoch (mean loss so far and samples per
+    second) when stderr is a terminal, else one line per epoch on stdout (on a terminal
+    without tqdm, with a warning saying to install ``scratchnn[progress]``); 2 one line per
+    epoch.
     """
     if not isinstance(epochs, int | np.integer) or not isinstance(initial_epoch, int | np.integer):
         raise TypeError("epochs and initial_epoch must be ints")
