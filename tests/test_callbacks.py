@@ -10,7 +10,7 @@ from scratchnn import nn, optim
 from scratchnn.callbacks import Callback, EarlyStopping, LearningRateLogger, ModelCheckpoint
 from scratchnn.data import DataLoader, TensorDataset
 from scratchnn.serialization import load, load_checkpoint
-from scratchnn.train import Trainer, fit
+from scratchnn.train import Trainer, TrainingDiverged, fit
 
 
 def setup(n: int = 12, batch_size: int = 4, lr: float = 0.1):
@@ -165,6 +165,54 @@ def test_model_checkpoint_same_path_keeps_the_best(tmp_path):
     assert info["epoch"] == 2
     for key, value in score.weights[1].items():
         assert np.array_equal(fresh.state_dict()[key], value)
+
+
+@pytest.mark.parametrize("pass_threshold", [True, False])
+def test_model_checkpoint_resumed_with_the_saved_best_does_not_overwrite_it(tmp_path,
+                                                                           pass_threshold):
+    path = tmp_path / "best.npz"
+    _, score, _ = run_scored([3.0, 1.0, 2.0], ModelCheckpoint(path, monitor="score",
+                                                             save_best_only=True))
+    best = load(path)
+    assert best["epoch"] == 2 and best["extra"]["best"] == 1.0
+
+    # A resumed run whose epochs are all worse than the saved best (1.0).
+    threshold = best["extra"]["best"] if pass_threshold else None
+    resumed = ModelCheckpoint(path, monitor="score", save_best_only=True,
+                              initial_value_threshold=threshold)
+    run_scored([1.5, 1.2], resumed)
+    after = load(path)
+    if pass_threshold:
+        assert resumed.saved == [] and resumed.best == 1.0
+        assert after["epoch"] == 2
+        for key, value in score.weights[1].items():
+            assert np.array_equal(after["model"][key], value)
+    else:  # control: without it the first resumed epoch replaces the better checkpoint
+        assert resumed.saved == [str(path), str(path)] and after["extra"]["best"] == 1.2
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
+    model, optimizer, loader = setup(n=12)  # 3 steps per epoch
+    calls = []
+
+    def loss_fn(output, target):  # cross-entropy, NaN from step 7 on (epoch 2)
+        calls.append(None)
+        loss = nn.CrossEntropyLoss()(output, target)
+        return loss * float("nan") if len(calls) > 7 else loss
+
+    path = tmp_path / "last.npz"
+    snapshots = Score([0.0] * 5)  # keeps the weights at the end of every epoch
+    with pytest.raises(TrainingDiverged) as info:
+        fit(model, loss_fn, optimizer, loader, epochs=5, verbose=0,
+            callbacks=[snapshots, ModelCheckpoint(path)])
+    assert (info.value.step, info.value.epoch) == (7, 2)
+    assert len(snapshots.weights) == 2
+    fresh, fresh_optimizer, _ = setup()
+    saved = load_checkpoint(path, fresh, fresh_optimizer)
+    assert saved["epoch"] == 2  # epochs 0 and 1 completed; the file is the end of epoch 1
+    for key, value in snapshots.weights[1].items():
+        assert np.array_equal(fresh.state_dict()[key], value)
+        assert np.isfinite(value).all()
 
 
 def test_model_checkpoint_every_epoch_with_log_fields_in_the_name(tmp_path):

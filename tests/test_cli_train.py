@@ -176,6 +176,26 @@ def test_resume_continues_up_to_the_total_number_of_epochs(work: Path) -> None:
     assert len(checkpoint["extra"]["history"]["history"]["loss"]) == 5
 
 
+def test_resume_gives_the_same_weights_as_training_straight(work: Path) -> None:
+    common = ("--data", "data.csv", "--layers", "4,8,3", "--optimizer", "sgd", "--lr", "0.05",
+              "--momentum", "0.9", "--batch-size", "16", "--seed", "4")
+    ok(run("train", *common, "--epochs", "4", "--checkpoint", "straight4.npz", cwd=work))
+    ok(run("train", *common, "--epochs", "2", "--checkpoint", "half.npz", cwd=work))
+    ok(run("train", "--data", "data.csv", "--resume", "half.npz", "--epochs", "4",
+           "--checkpoint", "resumed4.npz", cwd=work))
+    straight, resumed = load(work / "straight4.npz"), load(work / "resumed4.npz")
+    assert straight["epoch"] == resumed["epoch"] == 4
+    assert list(resumed["model"]) == list(straight["model"])
+    for key, value in straight["model"].items():
+        assert np.array_equal(resumed["model"][key], value), key  # bit for bit
+    assert resumed["extra"]["history"]["history"]["loss"] == \
+        straight["extra"]["history"]["history"]["loss"]
+    # Control: a different seed gives other weights, so the comparison can fail.
+    ok(run("train", *common[:-1], "5", "--epochs", "4", "--checkpoint", "other.npz", cwd=work))
+    other = load(work / "other.npz")["model"]
+    assert not np.array_equal(other["0.weight"], straight["model"]["0.weight"])
+
+
 def test_train_on_idx_and_predict_a_png(work: Path, image_model: Path) -> None:
     import matplotlib.image as mpimg
 

@@ -179,6 +179,16 @@ def test_crash_while_writing_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]
 
 
+def test_saving_into_a_missing_directory_names_it_and_writes_nothing(tmp_path):
+    target = tmp_path / "no_such_dir" / "ckpt.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        save({"w": np.zeros(2)}, target)
+    message = str(info.value)
+    assert f"cannot save to {target}" in message and "no_such_dir" in message
+    assert ".tmp" not in message  # the user never named a temporary file
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_data_is_fsynced_before_the_rename_and_the_directory_after(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -244,7 +254,7 @@ def test_raw_pickle_and_object_npy_files_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "truncated", "text", "foreign_npz",
-                                  "npy", "bad_version", "bad_reference"])
+                                  "npy", "bad_version", "bad_reference", "nested_too_deeply"])
 def test_unreadable_files_raise_checkpoint_error_naming_the_file(tmp_path, case):
     path = tmp_path / f"{case}.npz"
     if case == "empty":
@@ -259,8 +269,10 @@ def test_unreadable_files_raise_checkpoint_error_naming_the_file(tmp_path, case)
     elif case == "npy":
         with open(path, "wb") as file:
             np.save(file, np.ones(2))
-    elif case in ("bad_version", "bad_reference"):
+    elif case in ("bad_version", "bad_reference", "nested_too_deeply"):
         tree = '{"$array":"a7"}' if case == "bad_reference" else "1"
+        if case == "nested_too_deeply":  # a crafted header: 100,000 nested lists
+            tree = "[" * 100_000 + "]" * 100_000
         version = 99 if case == "bad_version" else 1
         header = f'{{"format":"scratchnn","version":{version},"tree":{tree}}}'
         np.savez(path, **{HEADER_KEY: np.frombuffer(header.encode(), dtype=np.uint8)})

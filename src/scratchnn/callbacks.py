@@ -190,7 +190,17 @@ class ModelCheckpoint(Callback):
     created. The checkpoint's ``extra`` holds ``{'history': history.to_dict(), 'logs': logs,
     'monitor': monitor, 'best': best}``.
 
-    ``saved``: the paths written, in order; ``best``: the best monitored value.
+    ``initial_value_threshold`` (Keras' name) is the best value to beat from the start. Pass
+    the ``extra['best']`` of the checkpoint you resume from, so that with ``save_best_only``
+    the first resumed epoch does not overwrite a better checkpoint just because this callback
+    has not seen a value yet::
+
+        info = load_checkpoint("best.npz", model, optimizer)
+        ModelCheckpoint("best.npz", save_best_only=True,
+                        initial_value_threshold=info["extra"]["best"])
+
+    ``saved``: the paths written, in order; ``best``: the best monitored value (kept across
+    ``fit`` calls with the same callback).
     """
 
     def __init__(
@@ -199,12 +209,15 @@ class ModelCheckpoint(Callback):
         monitor: str = "val_loss",
         save_best_only: bool = False,
         mode: str = "auto",
+        initial_value_threshold: float | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.monitor = monitor
         self.save_best_only = save_best_only
         self.mode = _resolve_mode(mode, monitor)
-        self.best: float | None = None
+        self.best: float | None = (
+            None if initial_value_threshold is None else float(initial_value_threshold)
+        )
         self.saved: list[str] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:

@@ -38,6 +38,8 @@ OPTIMIZERS = ("sgd", "adam")
 DEFAULT_LR = {"sgd": 0.01, "adam": 0.001}
 DEFAULT_HIDDEN = 64
 CHECKPOINT_FORMAT = "scratchnn.cli.mlp"
+# train's options that shape the run; with --resume, a left-out one is the checkpoint's
+TRAIN_DEFAULTS = {"batch_size": 32, "val_split": 0.1, "seed": 0}
 
 
 def _usage_error(message: str) -> UsageError:
@@ -76,9 +78,12 @@ def _add_data_options(parser: argparse.ArgumentParser, target_default: str) -> N
     )
 
 
-def _add_batch_size(parser: argparse.ArgumentParser, default: int) -> None:
-    parser.add_argument("--batch-size", type=int, default=default, metavar="N",
-                        help=f"samples per mini-batch (default: {default})")
+def _add_batch_size(parser: argparse.ArgumentParser, default: int, resumable: bool = False
+                    ) -> None:
+    parser.add_argument("--batch-size", type=int, default=None if resumable else default,
+                        metavar="N",
+                        help=f"samples per mini-batch (default: {default}"
+                             + ("; with --resume: the checkpoint's)" if resumable else ")"))
 
 
 def add_commands(subparsers: Any) -> None:
@@ -111,17 +116,19 @@ def add_commands(subparsers: Any) -> None:
                        help="learning rate (default: 0.01 for sgd, 0.001 for adam; with "
                             "--resume: the checkpoint's)")
     train.add_argument("--momentum", type=float, metavar="M",
-                       help="momentum of --optimizer sgd (default: 0)")
-    _add_batch_size(train, 32)
+                       help="momentum of --optimizer sgd (default: 0; with --resume: the "
+                            "checkpoint's)")
+    _add_batch_size(train, TRAIN_DEFAULTS["batch_size"], resumable=True)
     train.add_argument("--epochs", type=int, default=10, metavar="N",
                        help="total number of epochs; with --resume, training continues from "
                             "the checkpoint's epoch up to N (default: 10)")
-    train.add_argument("--val-split", type=float, default=0.1, metavar="FRACTION",
+    train.add_argument("--val-split", type=float, metavar="FRACTION",
                        help="fraction of the samples held out for validation, from 0 "
-                            "(none) to below 1 (default: 0.1)")
-    train.add_argument("--seed", type=int, default=0, metavar="N",
+                            "(none) to below 1 (default: 0.1; with --resume: the "
+                            "checkpoint's, so the same samples stay held out)")
+    train.add_argument("--seed", type=int, metavar="N",
                        help="random seed for the weights, the validation split and the "
-                            "shuffling (default: 0)")
+                            "shuffling (default: 0; with --resume: the checkpoint's)")
     train.add_argument("--standardize", action="store_true",
                        help="scale every feature to mean 0 and standard deviation 1 (statistics "
                             "of the training samples, stored in the checkpoint and reused by "
@@ -517,7 +524,7 @@ def train_command(args: argparse.Namespace) -> int:
         _check_positive(name, value)
     _check_positive("--momentum", args.momentum, allow_zero=True)
     _check_positive("--seed", args.seed, allow_zero=True)
-    if not 0 <= args.val_split < 1:
+    if args.val_split is not None and not 0 <= args.val_split < 1:
         raise _usage_error(f"--val-split must be at least 0 and below 1, got {args.val_split}")
     if args.momentum and (args.optimizer or "adam") != "sgd" and not args.resume:
         raise _usage_error("--momentum applies to --optimizer sgd only")
@@ -530,6 +537,10 @@ def train_command(args: argparse.Namespace) -> int:
 
     samples = load_samples(args.data, args.target_column)
     resume = _read_checkpoint_info(args.resume) if args.resume else None
+    for name, default in TRAIN_DEFAULTS.items():  # left out: the checkpoint's, else default
+        if getattr(args, name) is None:
+            value = resume.get(name) if resume is not None else None
+            setattr(args, name, default if value is None else type(default)(value))
     settings = _resolve_train_options(args, resume, samples)
     if settings["momentum"] and settings["optimizer"] != "sgd":
         raise _usage_error("--momentum applies to --optimizer sgd only")
@@ -583,6 +594,7 @@ def train_command(args: argparse.Namespace) -> int:
                  "image_shape": list(samples.image_shape) if samples.image_shape else None},
         "seed": args.seed,
         "val_split": args.val_split,
+        "batch_size": args.batch_size,
     }
     callbacks = []
     checkpoint_path = None

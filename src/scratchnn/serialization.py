@@ -28,6 +28,7 @@ Writes are atomic: the archive is written to a temporary file next to the target
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -200,6 +201,10 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
     ``path``. On any error the temporary file is removed and ``path`` is untouched."""
     target = Path(path)
     directory = target.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT, f"cannot save to {target}: no directory {str(directory)!r}", str(target)
+        )
     temp = directory / f".{target.name}.{secrets.token_hex(6)}.tmp"
     # 0o666 filtered by the umask: the same permissions as a file made with open(path, "w").
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -271,6 +276,10 @@ def load(path: PathLike) -> Any:
                 return _read_archive(name, archive)
     except CheckpointError:
         raise
+    except RecursionError:
+        raise CheckpointError(
+            f"{name}: not a readable scratchnn file: its header is nested too deeply"
+        ) from None
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
         if "pickle" in str(error):
             raise CheckpointError(
