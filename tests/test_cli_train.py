@@ -219,6 +219,18 @@ def test_evaluate_idx_prefers_the_test_pair(work: Path, image_model: Path) -> No
     assert "t10k-images-idx3-ubyte): 30 samples" in out
 
 
+def test_output_piped_into_a_reader_that_stops_early_is_not_a_traceback(work: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(SRC), MPLBACKEND="Agg")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scratchnn.cli", "train", "--data", "data.csv", "--epochs", "500",
+         "--val-split", "0"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().startswith(b"data: data.csv")  # like `| head -1`
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr.decode()
+    assert process.returncode == 141
+
+
 # ---------------------------------------------------------------------------- help
 @pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
 def test_help_is_complete(command: str, capsys: pytest.CaptureFixture) -> None:
