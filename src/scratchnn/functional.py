@@ -550,14 +550,23 @@ def _class_targets(name: str, input: Tensor, target: ArrayLike, weight: ArrayLik
     return input, target, weight, batch_shape
 
 
-def _check_class_range(name: str, target: np.ndarray, n_classes: int, ignore_index: int) -> None:
-    if target.size == 0 or (target.min() >= 0 and target.max() < n_classes):
-        return
+def _check_class_range(name: str, target: np.ndarray, n_classes: int,
+                       ignore_index: int) -> int | None:
+    """Raise for a target outside [0, n_classes) that is not ``ignore_index``. Returns
+    ``ignore_index`` if some target equals it, else None (the loss op then skips the mask)."""
+    if target.size == 0:
+        return None
+    lowest, highest = target.min(), target.max()
+    if lowest >= 0 and highest < n_classes:
+        if lowest <= ignore_index <= highest and (target == ignore_index).any():
+            return ignore_index
+        return None
     bad = (target != ignore_index) & ((target < 0) | (target >= n_classes))
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{name}: target {int(target[position])} at position {position} is "
                          f"out of range for {n_classes} classes")
+    return ignore_index
 
 
 def cross_entropy(input: Tensor, target: ArrayLike, weight: ArrayLike | None = None,
@@ -568,7 +577,7 @@ def cross_entropy(input: Tensor, target: ArrayLike, weight: ArrayLike | None = N
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     logits, target, weight, batch_shape = _class_targets("cross_entropy", input, target, weight)
-    _check_class_range("cross_entropy", target, logits.shape[1], ignore_index)
+    ignore_index = _check_class_range("cross_entropy", target, logits.shape[1], ignore_index)
     loss = ops.CrossEntropy.apply(logits, target=target, weight=weight, ignore_index=ignore_index,
                                   reduction=reduction, label_smoothing=label_smoothing)
     return reshape(loss, batch_shape) if reduction == "none" else loss
@@ -579,7 +588,7 @@ def nll_loss(input: Tensor, target: ArrayLike, weight: ArrayLike | None = None,
     """-input[target] for log-probabilities (N, C) and class indices (N,)."""
     _check_reduction("nll_loss", reduction)
     log_probs, target, weight, batch_shape = _class_targets("nll_loss", input, target, weight)
-    _check_class_range("nll_loss", target, log_probs.shape[1], ignore_index)
+    ignore_index = _check_class_range("nll_loss", target, log_probs.shape[1], ignore_index)
     loss = ops.NLLLoss.apply(log_probs, target=target, weight=weight, ignore_index=ignore_index,
                              reduction=reduction)
     return reshape(loss, batch_shape) if reduction == "none" else loss

@@ -20,7 +20,7 @@ from scratchnn.tensor import Tensor
 
 def _wrap(array: np.ndarray) -> Tensor:
     """A Tensor around ``array`` that keeps its dtype (no float64 -> float32 copy)."""
-    return Tensor(array, dtype=array.dtype)
+    return Tensor._make(array)
 
 
 def _resolve(dataset: Dataset) -> tuple[tuple[np.ndarray, ...], np.ndarray | None] | None:

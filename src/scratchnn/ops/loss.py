@@ -14,29 +14,32 @@ from scratchnn.tensor import Function
 
 
 def _target_weights(target, weight, ignore_index, dtype):
-    """Per-sample weight w[target_i] (0 where target_i == ignore_index), and the targets with
-    ignored entries replaced by class 0 so they can index safely."""
+    """Per-sample weights w[target_i] (0 where target_i == ignore_index), or None when every
+    one is 1; the targets with ignored entries replaced by class 0 so they can index safely;
+    and the mask of samples that count (None: all do). ``ignore_index=None`` says that no
+    target equals it (``scratchnn.functional`` checks this while range-checking targets)."""
+    if ignore_index is None:
+        return (None if weight is None else weight[target]), target, None
     valid = target != ignore_index
     safe_target = np.where(valid, target, 0)
-    per_sample = np.ones(target.shape, dtype) if weight is None else weight[safe_target]
-    return per_sample * valid, safe_target
+    per_sample = valid.astype(dtype) if weight is None else weight[safe_target] * valid
+    return per_sample, safe_target, valid
 
 
 def _reduce(per_sample_loss, sample_weights, reduction):
-    """Apply the reduction; returns (loss, d loss / d per_sample_loss as a scale)."""
+    """Apply the reduction; returns (loss, d loss / d per_sample_loss: a number, or None for
+    'none', where the upstream gradient already has one value per sample)."""
     if reduction == "none":
         return per_sample_loss, None
     if reduction == "sum":
         return per_sample_loss.sum(), 1.0
-    denominator = sample_weights.sum()
+    denominator = len(per_sample_loss) if sample_weights is None else sample_weights.sum()
     return per_sample_loss.sum() / denominator, 1.0 / denominator
 
 
-def _scale(grad_rows, grad_output, scale):
-    """Multiply per-row gradients by the upstream gradient (per row for reduction='none')."""
-    if scale is None:
-        return grad_rows * grad_output[:, np.newaxis]
-    return grad_rows * (grad_output * scale)
+def _upstream(grad_output, scale):
+    """d(output)/d(per-sample loss) as a factor for (N, C) rows: a number, or (N, 1)."""
+    return grad_output[:, np.newaxis] if scale is None else grad_output * scale
 
 
 class CrossEntropy(Function):
@@ -52,35 +55,43 @@ class CrossEntropy(Function):
     def forward(self, logits, target=None, weight=None, ignore_index=-100,
                 reduction="mean", label_smoothing=0.0):
         shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        sample_weights, safe_target = _target_weights(target, weight, ignore_index, logits.dtype)
-        rows = np.arange(len(target))
-        per_sample = -log_probs[rows, safe_target] * sample_weights
+        exps = np.exp(shifted)
+        sums = exps.sum(axis=1, keepdims=True)
+        log_sums = np.log(sums)  # log p = shifted - log_sums: log-sum-exp, finite for any logits
+        sample_weights, safe_target, valid = _target_weights(
+            target, weight, ignore_index, logits.dtype
+        )
+        per_sample = log_sums[:, 0] - shifted[np.arange(len(target)), safe_target]
+        if sample_weights is not None:
+            per_sample *= sample_weights
         if label_smoothing:
             class_weights = 1 if weight is None else weight
-            smooth = -(log_probs * class_weights).sum(axis=1) / logits.shape[1]
-            valid = (target != ignore_index).astype(logits.dtype)
-            per_sample = (1 - label_smoothing) * per_sample + label_smoothing * smooth * valid
+            smooth = -((shifted - log_sums) * class_weights).sum(axis=1) / logits.shape[1]
+            counted = 1 if valid is None else valid
+            per_sample = (1 - label_smoothing) * per_sample + label_smoothing * smooth * counted
         loss, scale = _reduce(per_sample, sample_weights, reduction)
-        self.saved = (log_probs, safe_target, sample_weights, weight, target != ignore_index,
+        self.saved = (exps / sums, safe_target, sample_weights, weight, valid,
                       label_smoothing, scale)
         return loss
 
     def backward(self, grad_output):
-        log_probs, target, sample_weights, weight, valid, smoothing, scale = self.saved
-        probs = np.exp(log_probs)
-        rows = np.arange(len(target))
-        onehot_weight = (1 - smoothing) * sample_weights
+        probs, target, sample_weights, weight, valid, smoothing, scale = self.saved
+        row_weights = 1 if sample_weights is None else sample_weights
+        onehot_weight = (1 - smoothing) * row_weights
         if smoothing:
-            n_classes = log_probs.shape[1]
-            class_weights = np.ones(n_classes, log_probs.dtype) if weight is None else weight
-            spread = (smoothing / n_classes) * valid
+            n_classes = probs.shape[1]
+            class_weights = np.ones(n_classes, probs.dtype) if weight is None else weight
+            counted = np.ones(len(target), bool) if valid is None else valid
+            spread = (smoothing / n_classes) * counted
             target_mass = onehot_weight + spread * class_weights.sum()
             grad = probs * target_mass[:, np.newaxis] - spread[:, np.newaxis] * class_weights
+        elif sample_weights is None:
+            grad = probs.copy()  # probs stays saved for a retain_graph=True second backward
         else:
             grad = probs * sample_weights[:, np.newaxis]
-        grad[rows, target] -= onehot_weight
-        return _scale(grad, grad_output, scale)
+        grad[np.arange(len(target)), target] -= onehot_weight
+        grad *= _upstream(grad_output, scale)
+        return grad
 
 
 class NLLLoss(Function):
@@ -91,19 +102,22 @@ class NLLLoss(Function):
     """
 
     def forward(self, log_probs, target=None, weight=None, ignore_index=-100, reduction="mean"):
-        sample_weights, safe_target = _target_weights(
+        sample_weights, safe_target, _ = _target_weights(
             target, weight, ignore_index, log_probs.dtype
         )
-        per_sample = -log_probs[np.arange(len(target)), safe_target] * sample_weights
+        per_sample = -log_probs[np.arange(len(target)), safe_target]
+        if sample_weights is not None:
+            per_sample *= sample_weights
         loss, scale = _reduce(per_sample, sample_weights, reduction)
-        self.saved = (log_probs.shape, safe_target, sample_weights, scale)
+        self.saved = (log_probs.shape, log_probs.dtype, safe_target, sample_weights, scale)
         return loss
 
     def backward(self, grad_output):
-        shape, target, sample_weights, scale = self.saved
-        grad = np.zeros(shape, dtype=sample_weights.dtype)
-        grad[np.arange(len(target)), target] = -sample_weights
-        return _scale(grad, grad_output, scale)
+        shape, dtype, target, sample_weights, scale = self.saved
+        grad = np.zeros(shape, dtype=dtype)
+        grad[np.arange(len(target)), target] = -1 if sample_weights is None else -sample_weights
+        grad *= _upstream(grad_output, scale)
+        return grad
 
 
 class BinaryCrossEntropyWithLogits(Function):
