@@ -119,6 +119,22 @@ def test_file_is_a_plain_npz_with_a_json_header(tmp_path):
         assert sorted(archive.namelist()) == [f"{HEADER_KEY}.npy", "a0.npy"]
 
 
+def test_numpy_without_savez_allow_pickle_gets_no_extra_entry(tmp_path, monkeypatch):
+    real_savez = np.savez
+
+    def savez_of_numpy_1_26(file, *args, **kwds):  # its signature: any keyword is an array
+        if "allow_pickle" in kwds:
+            kwds["allow_pickle_as_array"] = kwds.pop("allow_pickle")
+        real_savez(file, *args, **kwds)
+
+    monkeypatch.setattr(np, "savez", savez_of_numpy_1_26)
+    save({"w": np.arange(3.0)}, tmp_path / "old.npz")
+    monkeypatch.undo()
+    with np.load(tmp_path / "old.npz", allow_pickle=False) as archive:
+        assert sorted(archive.files) == sorted([HEADER_KEY, "a0"])
+    assert np.array_equal(load(tmp_path / "old.npz")["w"], [0.0, 1.0, 2.0])
+
+
 def test_values_that_would_need_pickle_are_refused_and_nothing_is_written(tmp_path):
     path = tmp_path / "x.npz"
     with pytest.raises(TypeError, match="pickle"):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import json
 import math
 import os
@@ -235,7 +236,17 @@ def save(obj: Any, path: PathLike) -> None:
     )
     entries = {HEADER_KEY: np.frombuffer(header.encode("utf-8"), dtype=np.uint8)}
     entries.update(encoder.arrays)
-    atomic_write(path, lambda file: np.savez(file, allow_pickle=False, **entries))
+    atomic_write(path, lambda file: _savez(file, entries))
+
+
+def _savez(file: IO[bytes], entries: dict[str, np.ndarray]) -> None:
+    """``np.savez`` refusing pickle. NumPy < 2.1 has no ``allow_pickle`` parameter there and
+    would store the flag as an array named ``allow_pickle`` (the encoder never hands it
+    object arrays anyway)."""
+    if "allow_pickle" in inspect.signature(np.savez).parameters:
+        np.savez(file, allow_pickle=False, **entries)
+    else:
+        np.savez(file, **entries)
 
 
 def _read_archive(name: str, archive: Any) -> Any:
