@@ -123,6 +123,14 @@ def test_early_stopping_min_delta_and_max_mode():
     assert len(history) == 3 and stopper.best == 0.2
 
 
+def test_early_stopping_positional_arguments_are_monitor_patience_restore_best():
+    stopper = EarlyStopping("score", 1, True)  # the order of the issue and the docs
+    assert (stopper.monitor, stopper.patience, stopper.restore_best) == ("score", 1, True)
+    assert stopper.min_delta == 0.0 and stopper.mode == "min"
+    with pytest.raises(TypeError):
+        EarlyStopping("score", 1, True, 0.5)  # min_delta only by name
+
+
 @pytest.mark.parametrize("restore_best", [True, False])
 def test_early_stopping_restore_best_weights(restore_best):
     stopper = EarlyStopping(monitor="score", patience=1, restore_best=restore_best)

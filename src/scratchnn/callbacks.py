@@ -130,16 +130,19 @@ class EarlyStopping(Callback):
     epoch are loaded back when training ends (the optimizer state is not).
 
     After training: ``best`` (value), ``best_epoch``, ``stopped_epoch`` (None if it never
-    stopped), ``wait``.
+    stopped), ``wait``. Positional arguments are ``(monitor, patience, restore_best)``;
+    ``min_delta`` and ``mode`` are keyword-only, so ``EarlyStopping("val_loss", 3, True)``
+    cannot silently become a ``min_delta`` of 1.
     """
 
     def __init__(
         self,
         monitor: str = "val_loss",
         patience: int = 0,
+        restore_best: bool = False,
+        *,
         min_delta: float = 0.0,
         mode: str = "auto",
-        restore_best: bool = False,
     ) -> None:
         if patience < 0:
             raise ValueError(f"patience must be >= 0, got {patience}")
