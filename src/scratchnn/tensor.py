@@ -122,8 +122,8 @@ class Function:
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run ``forward`` on the inputs' data and record the node if a gradient is needed."""
         node = cls()
-        needs = tuple(tensor.requires_grad for tensor in inputs)
-        requires_grad = _grad_enabled and any(needs)
+        needs = tuple([tensor.requires_grad for tensor in inputs])
+        requires_grad = _grad_enabled and True in needs
         node.needs_input_grad = needs
         try:
             data = node.forward(*[tensor.data for tensor in inputs], **options)
@@ -233,7 +233,8 @@ class Tensor:
         if self.grad_fn is None:
             _accumulate_into_leaf(self, root_gradient, set(), shared=set())
             return
-        grads: dict[int, np.ndarray] = {id(self): root_gradient}
+        # gradient of each computed tensor still to be passed on (tensors hash by identity)
+        grads: dict[Tensor, np.ndarray] = {self: root_gradient}
         adopted: set[int] = set()
         for tensor in _reverse_topological_order(self):
             node = tensor.grad_fn
@@ -243,7 +244,7 @@ class Tensor:
                     "values were freed by the first backward; pass retain_graph=True to the "
                     "first call if you need to"
                 )
-            grad_output = grads.pop(id(tensor))
+            grad_output = grads.pop(tensor)
             input_grads = node.backward(grad_output)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
@@ -263,9 +264,8 @@ class Tensor:
                 if source.grad_fn is None:
                     _accumulate_into_leaf(source, grad, adopted, shared)
                     continue
-                key = id(source)
-                previous = grads.get(key)
-                grads[key] = grad if previous is None else previous + grad
+                previous = grads.get(source)
+                grads[source] = grad if previous is None else previous + grad
             if not retain_graph:
                 node.release()
 
@@ -358,19 +358,19 @@ def _reverse_topological_order(root: Tensor) -> list[Tensor]:
     Leaves are left out: they take their gradient as soon as it arrives.
     """
     order: list[Tensor] = []
-    visited: set[int] = set()
+    visited: set[Tensor] = set()  # Tensors hash by identity
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        if tensor in visited:
             continue
-        visited.add(id(tensor))
+        visited.add(tensor)
         stack.append((tensor, True))
         for source in tensor.grad_fn.inputs:
-            if source.grad_fn is not None and source.requires_grad and id(source) not in visited:
+            if source.grad_fn is not None and source.requires_grad and source not in visited:
                 stack.append((source, False))
     order.reverse()
     return order

@@ -67,11 +67,13 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         dampening = group["dampening"]
         nesterov = group["nesterov"]
+        weight_decay, maximize = group["weight_decay"], group["maximize"]
+        plain = weight_decay == 0 and not maximize
         for p in group["params"]:
             if p.grad is None:
                 continue
             param = p.data
-            grad = effective_grad(p.grad, param, group["weight_decay"], group["maximize"])
+            grad = p.grad if plain else effective_grad(p.grad, param, weight_decay, maximize)
 
             if momentum == 0:
                 param -= lr * grad
