@@ -7,7 +7,7 @@ API (``scratchnn.functional``), layers and losses (``scratchnn.nn``), optimizers
 
 # The training workflow too: scratchnn.train (fit, evaluate), callbacks, metrics, plot (which
 # imports matplotlib only when a plot is drawn) and viz (graph).
-from scratchnn import callbacks, data, functional, metrics, nn, optim, plot, train, viz
+from scratchnn import allocator, callbacks, data, functional, metrics, nn, optim, plot, train, viz
 from scratchnn.creation import (
     arange,
     bool_,
@@ -85,6 +85,8 @@ from scratchnn.tensor import (
 )
 
 __version__ = "0.1.0"
+
+allocator.keep_freed_memory()  # training steps re-use freed pages: see scratchnn/allocator.py
 
 __all__ = [
     "CheckpointError", "Function", "GradcheckError", "Tensor", "load", "load_checkpoint",
