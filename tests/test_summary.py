@@ -108,3 +108,12 @@ def test_no_graph_is_recorded_and_print_summary_prints(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "Total params: 101,770" in out
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_module_summary_method_prints_the_same_table(capsys: pytest.CaptureFixture) -> None:
+    model = mlp()
+    assert model.summary((784,)) is None  # Keras' model.summary() prints
+    assert capsys.readouterr().out == summary(model, (784,)) + "\n"
+    lines: list[str] = []
+    model.summary((784,), print_fn=lines.append)
+    assert lines == [summary(model, (784,))]
