@@ -1,15 +1,20 @@
-"""Shared fixtures. Only fixtures live here (the tests import with ``--import-mode=importlib``,
-so helper functions are handed out as fixtures rather than imported)."""
+"""Shared fixtures. The tests import with ``--import-mode=importlib``, so helpers are handed
+out as fixtures, or (when a test module needs them at import time, e.g. in a parametrize
+list) live in a module of this folder, which is put on ``sys.path`` here."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import scratchnn.random
 from scratchnn.tensor import is_grad_enabled
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

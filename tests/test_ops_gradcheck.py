@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from input_samplers import normal, positive, probability
 
 import scratchnn as sn
 import scratchnn.functional as F
@@ -20,22 +21,6 @@ from scratchnn import gradcheck
 from scratchnn.tensor import Tensor
 
 SAME = None  # the reference is the function itself, applied to NumPy arrays
-
-
-def normal(*shape):
-    return lambda rng: rng.standard_normal(shape)
-
-
-def uniform(low, high, *shape):
-    return lambda rng: rng.uniform(low, high, shape)
-
-
-def positive(*shape):
-    return uniform(0.5, 2.0, *shape)
-
-
-def probability(*shape):
-    return uniform(0.05, 0.95, *shape)
 
 
 # ------------------------------------------------------------- NumPy references

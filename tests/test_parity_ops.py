@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from input_samplers import normal, positive, probability
 
 import scratchnn as sn
 import scratchnn.functional as F
@@ -43,22 +44,6 @@ def _float32(array: Any) -> np.ndarray:
 
 OURS = Lib(sn, F, lambda array: Tensor(_float32(array)))
 THEIRS = Lib(torch, torch.nn.functional, lambda array: torch.from_numpy(_float32(array).copy()))
-
-
-def normal(*shape):
-    return lambda rng: rng.standard_normal(shape)
-
-
-def uniform(low, high, *shape):
-    return lambda rng: rng.uniform(low, high, shape)
-
-
-def positive(*shape):
-    return uniform(0.5, 2.0, *shape)
-
-
-def probability(*shape):
-    return uniform(0.05, 0.95, *shape)
 
 
 MASK = np.array([[True, False, True, True], [False, False, True, False],
