@@ -231,7 +231,7 @@ class Tensor:
                     f"but the tensor has shape {self.shape}"
                 )
         if self.grad_fn is None:
-            _accumulate_into_leaf(self, root_gradient, set(), shared=set())
+            _accumulate_into_leaf(self, root_gradient, set(), shared=())
             return
         # gradient of each computed tensor still to be passed on (tensors hash by identity)
         grads: dict[Tensor, np.ndarray] = {self: root_gradient}
@@ -250,7 +250,9 @@ class Tensor:
                 input_grads = (input_grads,)
             # arrays a leaf must not adopt (and later grow in place): grad_output passed
             # through, and one array handed to several inputs
-            shared = _shared_arrays(grad_output, input_grads)
+            shared = _shared_arrays(grad_output, input_grads) if len(input_grads) > 1 else (
+                id(grad_output),
+            )
             for source, grad in zip(node.inputs, input_grads, strict=False):
                 if grad is None or not source.requires_grad:
                     continue
@@ -380,16 +382,15 @@ def _shared_arrays(grad_output: np.ndarray, input_grads: tuple) -> set[int]:
     """ids of the arrays a node's backward did not make for one input alone: its
     ``grad_output`` (``Add`` passes it to both inputs) and any array returned twice."""
     shared = {id(grad_output)}
-    if len(input_grads) > 1:
-        seen: set[int] = set()
-        for grad in input_grads:
-            if grad is not None:
-                (shared if id(grad) in seen else seen).add(id(grad))
+    seen: set[int] = set()
+    for grad in input_grads:
+        if grad is not None:
+            (shared if id(grad) in seen else seen).add(id(grad))
     return shared
 
 
 def _accumulate_into_leaf(
-    leaf: Tensor, grad: np.ndarray, adopted: set[int], shared: set[int]
+    leaf: Tensor, grad: np.ndarray, adopted: set[int], shared: set[int] | tuple[int, ...]
 ) -> None:
     """``leaf.grad += grad``, in place.
 

@@ -61,7 +61,8 @@ class CrossEntropy(Function):
         sample_weights, safe_target, valid = _target_weights(
             target, weight, ignore_index, logits.dtype
         )
-        per_sample = log_sums[:, 0] - shifted[np.arange(len(target)), safe_target]
+        rows = np.arange(len(target))
+        per_sample = log_sums[:, 0] - shifted[rows, safe_target]
         if sample_weights is not None:
             per_sample *= sample_weights
         if label_smoothing:
@@ -70,12 +71,12 @@ class CrossEntropy(Function):
             counted = 1 if valid is None else valid
             per_sample = (1 - label_smoothing) * per_sample + label_smoothing * smooth * counted
         loss, scale = _reduce(per_sample, sample_weights, reduction)
-        self.saved = (exps / sums, safe_target, sample_weights, weight, valid,
+        self.saved = (exps / sums, rows, safe_target, sample_weights, weight, valid,
                       label_smoothing, scale)
         return loss
 
     def backward(self, grad_output):
-        probs, target, sample_weights, weight, valid, smoothing, scale = self.saved
+        probs, rows, target, sample_weights, weight, valid, smoothing, scale = self.saved
         row_weights = 1 if sample_weights is None else sample_weights
         onehot_weight = (1 - smoothing) * row_weights
         if smoothing:
@@ -89,7 +90,7 @@ class CrossEntropy(Function):
             grad = probs.copy()  # probs stays saved for a retain_graph=True second backward
         else:
             grad = probs * sample_weights[:, np.newaxis]
-        grad[np.arange(len(target)), target] -= onehot_weight
+        grad[rows, target] -= onehot_weight
         grad *= _upstream(grad_output, scale)
         return grad
 

@@ -59,10 +59,8 @@ class Linear(Function):
         x, weight = self.saved
         needs = self.needs_input_grad
         grad_x = np.matmul(grad_output, weight) if needs[0] else None
-        grad_rows = grad_output.reshape(-1, grad_output.shape[-1])
-        grad_weight = grad_bias = None
-        if needs[1]:
-            grad_weight = np.matmul(grad_rows.T, x.reshape(-1, x.shape[-1]))
-        if len(needs) > 2 and needs[2]:
-            grad_bias = grad_rows.sum(axis=0)
+        if x.ndim != 2:  # (..., in) batches: every leading position is one more row
+            x, grad_output = x.reshape(-1, x.shape[-1]), grad_output.reshape(-1, weight.shape[0])
+        grad_weight = np.matmul(grad_output.T, x) if needs[1] else None
+        grad_bias = grad_output.sum(axis=0) if len(needs) > 2 and needs[2] else None
         return grad_x, grad_weight, grad_bias
