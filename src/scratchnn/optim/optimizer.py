@@ -58,6 +58,7 @@ class Optimizer:
         self.defaults: dict[str, Any] = dict(defaults)
         self.state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
+        self._work_arrays: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
 
         groups = list(params)
         if len(groups) == 0:
@@ -125,6 +126,16 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any]) -> None:
         """Apply one update to the parameters of ``group`` (implemented by each optimizer)."""
         raise NotImplementedError
+
+    def _work_array(self, like: np.ndarray) -> np.ndarray:
+        """An array of ``like``'s shape and dtype to compute a temporary into (``out=``),
+        reused across parameters and steps: an update allocates nothing and touches less
+        memory. Its contents never matter, so it is not part of the state."""
+        key = (like.shape, like.dtype)
+        array = self._work_arrays.get(key)
+        if array is None:
+            array = self._work_arrays[key] = np.empty_like(like)
+        return array
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: ``p.grad = None`` (default), or fill them with zeros in place.

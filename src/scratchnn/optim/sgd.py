@@ -75,8 +75,9 @@ class SGD(Optimizer):
             param = p.data
             grad = p.grad if plain else effective_grad(p.grad, param, weight_decay, maximize)
 
+            step = self._work_array(param)  # θ moves by this: γ·g, γ·b or γ·(g + μ·b)
             if momentum == 0:
-                param -= lr * grad
+                param -= np.multiply(grad, lr, out=step)
                 continue
 
             state = self.state[p]
@@ -91,9 +92,9 @@ class SGD(Optimizer):
                     buffer += (1 - dampening) * grad
 
             if nesterov:
-                update = np.multiply(buffer, momentum)  # g + μ·b, scaled by γ below
-                update += grad
-                update *= lr
-                param -= update
+                np.multiply(buffer, momentum, out=step)  # g + μ·b, scaled by γ below
+                step += grad
+                step *= lr
             else:
-                param -= lr * buffer
+                np.multiply(buffer, lr, out=step)
+            param -= step
