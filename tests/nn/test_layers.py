@@ -273,3 +273,12 @@ def test_dropout_repr_equals_torch_and_inplace_is_refused(torch):
 def test_identity_ignores_its_arguments():
     x = Tensor(np.ones(3))
     assert nn.Identity(54, unused="argument")(x) is x
+
+
+def test_sequential_names_the_layer_whose_input_does_not_fit():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(5, 2)))
+    with pytest.raises(ValueError) as caught:
+        model(Tensor(np.zeros((2, 3), dtype=np.float32)))
+    message = str(caught.value)
+    assert message.startswith("Sequential layer 2 (Sequential): Sequential layer 0 (Linear): ")
+    assert "(2, 4)" in message and "(2, 5)" in message  # the input's and the weight's shapes

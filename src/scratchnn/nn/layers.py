@@ -118,8 +118,14 @@ class Sequential(Module):
         return self
 
     def forward(self, input: Any) -> Any:
-        for module in self:
-            input = module(input)
+        module = None
+        try:
+            for module in self:
+                input = module(input)
+        except ValueError as error:  # e.g. layers whose sizes do not chain: say which one
+            name = next(key for key, child in self._modules.items() if child is module)
+            kind = type(module).__name__
+            raise ValueError(f"Sequential layer {name} ({kind}): {error}") from None
         return input
 
 
