@@ -250,9 +250,10 @@ class Tensor:
                 input_grads = (input_grads,)
             # arrays a leaf must not adopt (and later grow in place): grad_output passed
             # through, and one array handed to several inputs
-            shared = _shared_arrays(grad_output, input_grads) if len(input_grads) > 1 else (
-                id(grad_output),
-            )
+            if len(input_grads) == 1:
+                shared: set[int] | tuple[int, ...] = (id(grad_output),)
+            else:
+                shared = _shared_arrays(grad_output, input_grads)
             for source, grad in zip(node.inputs, input_grads, strict=False):
                 if grad is None or not source.requires_grad:
                     continue
