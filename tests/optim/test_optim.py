@@ -376,3 +376,30 @@ def test_sgd_steps_allocate_no_parameter_sized_temporaries(options):
     velocity = 0.5 if not options else (0.9 * 0.5 + 0.5)
     step = 0.5 + 0.9 * velocity if options.get("nesterov") else velocity
     np.testing.assert_allclose(param.data, expected - 0.1 * step, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda params: Adam(params, lr=0.1),
+        lambda params: AdamW(params, lr=0.1, amsgrad=True),
+        lambda params: RMSprop(params, lr=0.1, momentum=0.9, centered=True),
+    ],
+    ids=["Adam", "AdamW-amsgrad", "RMSprop-centered-momentum"],
+)
+def test_adaptive_optimizer_steps_reuse_their_work_array(make):
+    import tracemalloc
+
+    param = P(np.ones((256, 256), dtype=np.float32))  # 256 KiB
+    optimizer = make([param])
+    param.grad = np.full((256, 256), 0.5, dtype=np.float32)
+    optimizer.step()
+    before = param.data.copy()
+    tracemalloc.start()
+    try:
+        optimizer.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < param.data.nbytes // 4
+    assert not np.array_equal(param.data, before)  # it did take a step

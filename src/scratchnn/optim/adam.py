@@ -101,7 +101,7 @@ class Adam(Optimizer):
                 grad = effective_grad(p.grad, param, weight_decay, group["maximize"])
 
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            scratch = np.empty_like(param)  # the one temporary array of this step
+            scratch = self._work_array(param)  # the one temporary array of this step
 
             # m ← β₁·m + (1 - β₁)·g
             np.multiply(grad, 1 - beta1, out=scratch)

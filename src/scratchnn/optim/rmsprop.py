@@ -90,7 +90,7 @@ class RMSprop(Optimizer):
             state["step"] += 1
 
             grad = effective_grad(p.grad, param, group["weight_decay"], group["maximize"])
-            scratch = np.empty_like(param)  # the one temporary array of this step
+            scratch = self._work_array(param)  # the one temporary array of this step
 
             # v ← α·v + (1 - α)·g²
             square_avg = state["square_avg"]
