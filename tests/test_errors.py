@@ -203,12 +203,18 @@ def test_a_dim_out_of_range_raises_value_error_naming_the_op(name, dim):
         (lambda: ones(2, 3)[[0, 4]], IndexError, "invalid"),
         (lambda: Tensor([1, 2]).mean(), TypeError, "floating-point"),
         (lambda: Tensor(["a", object()]), TypeError, "cannot make a tensor"),
+        (lambda: Tensor("abc"), TypeError, "from str data of NumPy dtype <U3"),
+        (lambda: Tensor([1 + 2j]), TypeError, "numbers or booleans only"),
+        (lambda: Tensor([[1.0, 2.0], [3.0]]), ValueError, "Tensor: cannot make a tensor"),
+        (lambda: sn.nn.Linear(3, -1), ValueError, "Linear: out_features must be a non-neg"),
+        (lambda: sn.nn.Linear(2.5, 3), ValueError, "Linear: in_features must be a non-neg"),
         (lambda: ones(2, 3).item(), ValueError, "only one-element"),
         (lambda: bool(ones(2)), RuntimeError, "ambiguous"),
     ],
     ids=["dropout_p_high", "dropout_p_negative", "clip_no_bounds", "cat_empty", "stack_empty",
          "index_out_of_range", "mask_wrong_length", "array_index_out_of_range", "mean_of_ints",
-         "object_data", "item_of_many", "truth_of_many"],
+         "object_data", "string_data", "complex_data", "ragged_data", "linear_negative_size",
+         "linear_float_size", "item_of_many", "truth_of_many"],
 )
 def test_misuse_raises_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):

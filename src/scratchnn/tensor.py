@@ -163,11 +163,17 @@ class Tensor:
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        array = np.array(data, dtype=dtype, copy=None)
+        try:
+            array = np.array(data, dtype=dtype, copy=None)
+        except ValueError as error:  # ragged nested lists, unparsable strings, ...
+            raise ValueError(f"Tensor: cannot make a tensor from this data: {error}") from None
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)
-        if array.dtype == object:
-            raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data")
+        if array.dtype.kind not in "biuf":  # strings, dates, complex numbers, Python objects
+            raise TypeError(
+                f"Tensor: cannot make a tensor from {type(data).__name__} data of NumPy dtype "
+                f"{array.dtype} (numbers or booleans only)"
+            )
         self.data: np.ndarray = array
         self.grad: np.ndarray | None = None
         self.grad_fn: Function | None = None
