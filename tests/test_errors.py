@@ -208,13 +208,17 @@ def test_a_dim_out_of_range_raises_value_error_naming_the_op(name, dim):
         (lambda: Tensor([[1.0, 2.0], [3.0]]), ValueError, "Tensor: cannot make a tensor"),
         (lambda: sn.nn.Linear(3, -1), ValueError, "Linear: out_features must be a non-neg"),
         (lambda: sn.nn.Linear(2.5, 3), ValueError, "Linear: in_features must be a non-neg"),
+        (lambda: sn.nn.Linear(3, 2)(np.zeros((1, 3))), TypeError,
+         r"linear: expected Tensor inputs, got \(ndarray, Parameter, Parameter\)"),
+        (lambda: F.relu([1.0, -1.0]), TypeError, r"relu: expected Tensor inputs, got \(list\)"),
         (lambda: ones(2, 3).item(), ValueError, "only one-element"),
         (lambda: bool(ones(2)), RuntimeError, "ambiguous"),
     ],
     ids=["dropout_p_high", "dropout_p_negative", "clip_no_bounds", "cat_empty", "stack_empty",
          "index_out_of_range", "mask_wrong_length", "array_index_out_of_range", "mean_of_ints",
          "object_data", "string_data", "complex_data", "ragged_data", "linear_negative_size",
-         "linear_float_size", "item_of_many", "truth_of_many"],
+         "linear_float_size", "array_into_a_module", "list_into_relu", "item_of_many",
+         "truth_of_many"],
 )
 def test_misuse_raises_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):

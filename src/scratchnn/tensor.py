@@ -122,7 +122,14 @@ class Function:
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run ``forward`` on the inputs' data and record the node if a gradient is needed."""
         node = cls()
-        needs = tuple([tensor.requires_grad for tensor in inputs])
+        try:
+            needs = tuple([tensor.requires_grad for tensor in inputs])
+        except AttributeError:
+            given = ", ".join(type(value).__name__ for value in inputs)
+            raise TypeError(
+                f"{cls.name()}: expected Tensor inputs, got ({given}); wrap arrays with "
+                "scratchnn.tensor(...)"
+            ) from None
         requires_grad = _grad_enabled and True in needs
         node.needs_input_grad = needs
         try:
