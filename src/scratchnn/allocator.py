@@ -5,9 +5,11 @@ activations, each weight's gradient, the optimizer's temporaries (a 784x128 floa
 is 392 KiB). With glibc's default settings, arrays of that size are either given their own
 ``mmap`` or freed back to the kernel when the top of the heap holds more than a small
 threshold, so the next step touches fresh pages and the kernel zeroes each one on first use.
-Measured on a 784-128-10 MLP at batch 100: about 150 page faults per step and an epoch ~1.5x
-slower than with the memory kept (``bench/``; PyTorch avoids the same cost with its own
-caching allocator).
+Whether that happens depends on what the process allocated before; where it does, a 784-128-10
+MLP at batch 100 took ~130 page faults per step and a ~1.5x slower epoch than with the memory
+kept (``python -m bench.page_faults``; PyTorch avoids the same cost with its own caching
+allocator). The price: the process's peak memory can be higher (the benchmark's full training
+run: 304 MiB instead of 263 MiB).
 
 :func:`keep_freed_memory` asks glibc (``mallopt``) to serve blocks up to
 ``MMAP_THRESHOLD`` from the heap and to hand freed memory back only once ``TRIM_THRESHOLD``
