@@ -9,7 +9,7 @@ Whether that happens depends on what the process allocated before; where it does
 MLP at batch 100 took ~130 page faults per step and a ~1.5x slower epoch than with the memory
 kept (``python -m bench.page_faults``; PyTorch avoids the same cost with its own caching
 allocator). The price: the process's peak memory can be higher (the benchmark's full training
-run: 304 MiB instead of 263 MiB).
+run: 276 MiB instead of 263 MiB).
 
 :func:`keep_freed_memory` asks glibc (``mallopt``) to serve blocks up to
 ``MMAP_THRESHOLD`` from the heap and to hand freed memory back only once ``TRIM_THRESHOLD``
@@ -26,9 +26,9 @@ import ctypes
 import os
 import sys
 
-MMAP_THRESHOLD = 32 << 20  # blocks below 32 MiB come from the heap, not their own mmap
-TRIM_THRESHOLD = 64 << 20  # give memory back to the kernel once 64 MiB are free at the top
-TOP_PAD = 16 << 20  # grow the heap 16 MiB at a time
+MMAP_THRESHOLD = 16 << 20  # blocks below 16 MiB come from the heap, not their own mmap
+TRIM_THRESHOLD = 32 << 20  # give memory back to the kernel once 32 MiB are free at the top
+TOP_PAD = 8 << 20  # grow the heap 8 MiB at a time
 
 # mallopt parameter numbers, from glibc's <malloc.h>
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
