@@ -244,7 +244,7 @@ class Tensor:
                     f"but the tensor has shape {self.shape}"
                 )
         if self.grad_fn is None:
-            _accumulate_into_leaf(self, root_gradient, set(), shared=())
+            _accumulate_into_leaf(self, root_gradient, set(), None, ())
             return
         # gradient of each computed tensor still to be passed on (tensors hash by identity)
         grads: dict[Tensor, np.ndarray] = {self: root_gradient}
@@ -261,12 +261,6 @@ class Tensor:
             input_grads = node.backward(grad_output)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
-            # arrays a leaf must not adopt (and later grow in place): grad_output passed
-            # through, and one array handed to several inputs
-            if len(input_grads) == 1:
-                shared: set[int] | tuple[int, ...] = (id(grad_output),)
-            else:
-                shared = _shared_arrays(grad_output, input_grads)
             for source, grad in zip(node.inputs, input_grads, strict=False):
                 if grad is None or not source.requires_grad:
                     continue
@@ -278,7 +272,7 @@ class Tensor:
                             f"reduce to its input's shape {source.data.shape}"
                         )
                 if source.grad_fn is None:
-                    _accumulate_into_leaf(source, grad, adopted, shared)
+                    _accumulate_into_leaf(source, grad, adopted, grad_output, input_grads)
                     continue
                 previous = grads.get(source)
                 grads[source] = grad if previous is None else previous + grad
@@ -392,25 +386,20 @@ def _reverse_topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def _shared_arrays(grad_output: np.ndarray, input_grads: tuple) -> set[int]:
-    """ids of the arrays a node's backward did not make for one input alone: its
-    ``grad_output`` (``Add`` passes it to both inputs) and any array returned twice."""
-    shared = {id(grad_output)}
-    seen: set[int] = set()
-    for grad in input_grads:
-        if grad is not None:
-            (shared if id(grad) in seen else seen).add(id(grad))
-    return shared
-
-
 def _accumulate_into_leaf(
-    leaf: Tensor, grad: np.ndarray, adopted: set[int], shared: set[int] | tuple[int, ...]
+    leaf: Tensor,
+    grad: np.ndarray,
+    adopted: set[int],
+    grad_output: np.ndarray | None,
+    input_grads: tuple[np.ndarray | None, ...],
 ) -> None:
     """``leaf.grad += grad``, in place.
 
-    The first gradient is adopted without a copy when its op's backward made it for this
-    leaf alone: not a view, not in ``shared`` (see :func:`_shared_arrays`), not already
-    adopted by another leaf.
+    The first gradient is adopted without a copy when its op's backward (which received
+    ``grad_output`` and returned ``input_grads``) made it for this leaf alone: not a view, not
+    ``grad_output`` passed through (``Add`` hands the same array to both inputs), not one
+    array returned for several inputs, not already adopted by another leaf. Otherwise a later
+    in-place accumulation into ``leaf.grad`` would change a gradient still on its way.
     """
     if type(grad) is not np.ndarray:  # NumPy turns 0-d results into scalars
         grad = np.array(grad)
@@ -420,10 +409,11 @@ def _accumulate_into_leaf(
         np.add(leaf.grad, grad, out=leaf.grad)
         return
     owned = (
-        id(grad) not in shared
+        grad is not grad_output
         and grad.base is None
         and grad.flags.writeable
         and id(grad) not in adopted
+        and sum(returned is grad for returned in input_grads) <= 1
     )
     leaf.grad = grad if owned else grad.copy()
     adopted.add(id(leaf.grad))
