@@ -121,14 +121,12 @@ class Sequential(Module):
         return self
 
     def forward(self, input: Any) -> Any:
-        module = None
-        try:
-            for module in self:
+        for name, module in self._modules.items():
+            try:
                 input = module(input)
-        except ValueError as error:  # e.g. layers whose sizes do not chain: say which one
-            name = next(key for key, child in self._modules.items() if child is module)
-            kind = type(module).__name__
-            raise ValueError(f"Sequential layer {name} ({kind}): {error}") from None
+            except ValueError as error:  # e.g. layers whose sizes do not chain: say which one
+                kind = type(module).__name__
+                raise ValueError(f"Sequential layer {name} ({kind}): {error}") from None
         return input
 
 

@@ -68,12 +68,11 @@ class SGD(Optimizer):
         dampening = group["dampening"]
         nesterov = group["nesterov"]
         weight_decay, maximize = group["weight_decay"], group["maximize"]
-        plain = weight_decay == 0 and not maximize
         for p in group["params"]:
             if p.grad is None:
                 continue
             param = p.data
-            grad = p.grad if plain else effective_grad(p.grad, param, weight_decay, maximize)
+            grad = effective_grad(p.grad, param, weight_decay, maximize)
 
             step = self._work_array(param)  # θ moves by this: γ·g, γ·b or γ·(g + μ·b)
             if momentum == 0:
