@@ -139,7 +139,9 @@ def test_train_defaults_infer_the_layers(work: Path) -> None:
 
 def test_evaluate_prints_loss_accuracy_and_confusion_matrix(work: Path) -> None:
     out = ok(run("evaluate", "--checkpoint", "model.npz", "--data", "data.csv", cwd=work))
-    assert re.search(r"^loss: \d+\.\d{4}$", out, re.M)
+    loss = re.search(r"^loss: (\d+\.\d{4})$", out, re.M)
+    assert float(loss[1]) == pytest.approx(_library_loss(work / "model.npz", work / "data.csv"),
+                                           abs=1e-4)
     accuracy = re.search(r"^accuracy: ([\d.]+) \((\d+)/300\)$", out, re.M)
     assert float(accuracy[1]) > 0.9
     matrix_lines = out.split("columns: predicted class):\n")[1].splitlines()[1:]
@@ -148,6 +150,24 @@ def test_evaluate_prints_loss_accuracy_and_confusion_matrix(work: Path) -> None:
     _, labels = blobs(300)
     assert matrix.sum(axis=1).tolist() == np.bincount(labels, minlength=3).tolist()
     assert int(np.trace(matrix)) == int(accuracy[2])
+
+
+def _library_loss(checkpoint: Path, data: Path) -> float:
+    """The checkpoint's mean cross-entropy on the CSV, computed with scratchnn.train.evaluate."""
+    from scratchnn import nn
+    from scratchnn.data import DataLoader, TensorDataset
+    from scratchnn.serialization import load_checkpoint
+    from scratchnn.train import evaluate
+
+    extra = load(checkpoint)["extra"]
+    model = build_mlp(extra["architecture"]["layers"], extra["architecture"]["activation"])
+    load_checkpoint(checkpoint, model)
+    table = np.loadtxt(data, delimiter=",", skiprows=1, dtype=np.float32)
+    x, y = table[:, :-1] * np.float32(extra["preprocess"]["scale"]), table[:, -1].astype(int)
+    if extra["preprocess"]["mean"] is not None:
+        x = (x - extra["preprocess"]["mean"]) / extra["preprocess"]["std"]
+    loader = DataLoader(TensorDataset(x, y), batch_size=64)
+    return evaluate(model, loader, metrics=(), loss_fn=nn.CrossEntropyLoss())["loss"]
 
 
 def test_predict_csv_prints_class_and_probabilities_per_row(work: Path) -> None:

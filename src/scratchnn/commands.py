@@ -526,8 +526,6 @@ def train_command(args: argparse.Namespace) -> int:
     _check_positive("--seed", args.seed, allow_zero=True)
     if args.val_split is not None and not 0 <= args.val_split < 1:
         raise _usage_error(f"--val-split must be at least 0 and below 1, got {args.val_split}")
-    if args.momentum and (args.optimizer or "adam") != "sgd" and not args.resume:
-        raise _usage_error("--momentum applies to --optimizer sgd only")
     if args.plots:
         _require_matplotlib("--plots")
         if Path(args.plots).exists() and not Path(args.plots).is_dir():
@@ -664,17 +662,23 @@ def _diverged_message(error: Any, args: argparse.Namespace, callbacks: list[Any]
     return f"{message}; {hint}"
 
 
-def _class_probabilities(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    from scratchnn import functional as F
+def _logits(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The model's class scores (N, classes) for the rows of ``x``, a batch at a time."""
     from scratchnn.tensor import Tensor, no_grad
 
     model.eval()
-    chunks = []
     with no_grad():
-        for start in range(0, len(x), batch_size):
-            logits = model(Tensor(x[start:start + batch_size]))
-            chunks.append(F.softmax(logits, dim=1).numpy())
+        chunks = [model(Tensor(x[start:start + batch_size])).numpy()
+                  for start in range(0, len(x), batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+
+def _class_probabilities(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    from scratchnn import functional as F
+    from scratchnn.tensor import Tensor
+
+    logits = _logits(model, x, batch_size)
+    return F.softmax(Tensor(logits), dim=1).numpy() if len(logits) else logits
 
 
 def _training_plots(out: Path, model: Any, history: Any, samples: Samples, x: np.ndarray,
@@ -750,10 +754,9 @@ def _training_target(args: argparse.Namespace, info: dict[str, Any]) -> str | No
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from scratchnn import nn
-    from scratchnn.data import DataLoader, TensorDataset
+    from scratchnn import functional as F
     from scratchnn.metrics import confusion_matrix
-    from scratchnn.train import evaluate
+    from scratchnn.tensor import Tensor
 
     _check_positive("--batch-size", args.batch_size)
     if args.plots:
@@ -765,14 +768,13 @@ def evaluate_command(args: argparse.Namespace) -> int:
     outputs = info["architecture"]["layers"][-1]
     _check_labels(samples, outputs, f"the model in {args.checkpoint}")
     x = _preprocess(samples.features, info["preprocess"])
-    loader = DataLoader(TensorDataset(x, samples.labels), batch_size=args.batch_size)
-    results = evaluate(model, loader, metrics=("accuracy",), loss_fn=nn.CrossEntropyLoss())
-    predicted = _class_probabilities(model, x).argmax(axis=1)
-    matrix = confusion_matrix(predicted, samples.labels, num_classes=outputs)
+    logits = _logits(model, x, args.batch_size)  # one pass gives the loss and the predictions
+    loss = F.cross_entropy(Tensor(logits), samples.labels).item()
+    matrix = confusion_matrix(logits.argmax(axis=1), samples.labels, num_classes=outputs)
     correct = int(np.trace(matrix))
     print(f"data: {samples.source}: {len(x)} samples")
-    print(f"loss: {results['loss']:.4f}")
-    print(f"accuracy: {results['accuracy']:.4f} ({correct}/{len(x)})")
+    print(f"loss: {loss:.4f}")
+    print(f"accuracy: {correct / len(x):.4f} ({correct}/{len(x)})")
     print(_format_matrix(matrix))
     if args.plots:
         from scratchnn import plot
