@@ -54,6 +54,11 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _is_header(cells: list[str]) -> bool:
+    """The rule for a header row: none of its cells is a number."""
+    return not any(_is_number(cell) for cell in cells)
+
+
 def _read_rows(path: str) -> tuple[list[list[str]], list[int]]:
     """All non-blank records of the file with the line number where each ends."""
     records: list[list[str]] = []
@@ -86,7 +91,7 @@ def read_header(path: str | os.PathLike[str]) -> list[str] | None:
             for record in csv.reader(file):
                 cells = [cell.strip() for cell in record]
                 if any(cells):
-                    return None if any(_is_number(cell) for cell in cells) else cells
+                    return cells if _is_header(cells) else None
     except (OSError, UnicodeDecodeError, csv.Error):
         return None  # load_csv reports the problem properly
     return None
@@ -161,7 +166,7 @@ def load_csv(
     if not records:
         raise DataError(f"{name}: no data rows (the file is empty)")
     header: list[str] | None = None
-    if not any(_is_number(cell) for cell in records[0]):
+    if _is_header(records[0]):
         header = records[0]
         records, line_numbers = records[1:], line_numbers[1:]
         if not records:

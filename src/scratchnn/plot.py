@@ -54,13 +54,6 @@ def _finish(fig: Any, path: PathArg) -> Any:
     return fig
 
 
-def _array(value: Any) -> np.ndarray:
-    """An ndarray from an ndarray, a Tensor (``.data``/``.numpy()``) or a nested list."""
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        value = value.numpy()
-    return np.asarray(value)
-
-
 # ---------------------------------------------------------------------------- history
 def _history_dict(history: Any) -> dict[str, list[float]]:
     """The per-epoch curves of a ``History`` (its ``.history``) or of a plain dict."""
@@ -75,10 +68,10 @@ def _history_dict(history: Any) -> dict[str, list[float]]:
 
 
 def _step_losses(history: Any) -> list[float] | None:
-    for attribute in ("step_loss", "step_losses"):
-        values = getattr(history, attribute, None)
-        if values is not None and len(values) > 0 and np.isscalar(values[0]):
-            return [float(v) for v in values]
+    """A ``History``'s per-step losses, or None (a plain dict has none)."""
+    values = getattr(history, "step_loss", None)
+    if values is not None and len(values) > 0 and np.isscalar(values[0]):
+        return [float(v) for v in values]
     return None
 
 
@@ -154,7 +147,7 @@ def plot_decision_boundary(
     classes. Two classes are drawn as the probability of class 1 with the 0.5 contour (the
     boundary); more classes as the argmax regions.
     """
-    X, y = _array(X).astype(np.float64), _array(y).reshape(-1)
+    X, y = np.asarray(X).astype(np.float64), np.asarray(y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"plot_decision_boundary: X must have shape (N, 2), got {X.shape}")
     if len(y) != len(X):
@@ -165,7 +158,7 @@ def plot_decision_boundary(
     ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
     grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
-    probs = _array(predict_fn(grid)).astype(np.float64)
+    probs = np.asarray(predict_fn(grid)).astype(np.float64)
     if probs.ndim == 2 and probs.shape[1] == 1:
         probs = probs[:, 0]
     if probs.shape[0] != len(grid) or probs.ndim not in (1, 2):
@@ -220,7 +213,7 @@ def plot_confusion_matrix(
     """A (K, K) confusion matrix as a heat map with the count in each cell: rows are the true
     classes, columns the predicted ones (the layout of ``scratchnn.metrics.confusion_matrix``
     and scikit-learn). ``normalize=True`` shows each row as fractions of that class."""
-    matrix = _array(matrix)
+    matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"plot_confusion_matrix: expected a square matrix, got {matrix.shape}")
     k = matrix.shape[0]
@@ -290,10 +283,10 @@ def plot_image_grid(
     """The first ``rows * cols`` images, each titled with its predicted and true class:
     green when they agree, red when the model is wrong. ``predicted``/``true`` hold class
     indices (``class_names`` turns them into names); either may be None to leave it out."""
-    images = _as_images(_array(images))
+    images = _as_images(np.asarray(images))
     count = min(rows * cols, len(images))
-    predicted = None if predicted is None else _array(predicted).reshape(-1)
-    true = None if true is None else _array(true).reshape(-1)
+    predicted = None if predicted is None else np.asarray(predicted).reshape(-1)
+    true = None if true is None else np.asarray(true).reshape(-1)
 
     def name(label: Any) -> str:
         label = int(label)
@@ -371,29 +364,29 @@ def plot_network(
         figsize = (round(max(4.5, 5.0 * x_span / y_span + 0.5), 1), 5.0)
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
     radius = 0.28
-    positions: list[list[tuple[float, float] | None]] = []
+    # per layer, one (x, y, is_neuron) per drawn row: a neuron, or the '...' of hidden ones
+    columns: list[list[tuple[float, float, bool]]] = []
     for layer, size in enumerate(sizes):
         visible = _visible_neurons(size, max_neurons)
         offset = (tallest - len(visible)) / 2
-        positions.append([None if n is None else (layer * gap, tallest - 1 - offset - row)
-                          for row, n in enumerate(visible)])
+        columns.append([(layer * gap, tallest - 1 - offset - row, n is not None)
+                        for row, n in enumerate(visible)])
     # connections first, so the circles sit on top of them
-    for left, right in zip(positions, positions[1:], strict=False):
-        for a in filter(None, left):
-            for b in filter(None, right):
-                ax.plot([a[0] + radius, b[0] - radius], [a[1], b[1]], color="#888888",
-                        linewidth=0.6, alpha=0.6, zorder=1)
-    for layer, column in enumerate(positions):
+    for left, right in zip(columns, columns[1:], strict=False):
+        for x0, y0, from_neuron in left:
+            for x1, y1, to_neuron in right:
+                if from_neuron and to_neuron:
+                    ax.plot([x0 + radius, x1 - radius], [y0, y1], color="#888888",
+                            linewidth=0.6, alpha=0.6, zorder=1)
+    for layer, column in enumerate(columns):
         color = _LAYER_COLORS[0] if layer == 0 else (
             "#cc4125" if layer == len(sizes) - 1 else _LAYER_COLORS[1 + (layer - 1) % 5])
-        for row, point in enumerate(column):
-            if point is None:
-                x = layer * gap
-                y = tallest - 1 - (tallest - len(column)) / 2 - row
+        for x, y, is_neuron in column:
+            if is_neuron:
+                ax.add_patch(Circle((x, y), radius, facecolor=color, edgecolor="black",
+                                    linewidth=1.2, zorder=2))
+            else:
                 ax.text(x, y, "\u22ee", ha="center", va="center", fontsize=20, zorder=3)
-                continue
-            ax.add_patch(Circle(point, radius, facecolor=color, edgecolor="black",
-                                linewidth=1.2, zorder=2))
         ax.text(layer * gap, -1.0, f"{layer_names[layer]}\n{sizes[layer]:,}", ha="center",
                 va="top", fontsize=10)
     ax.set_xlim(-1.5, gap * (len(sizes) - 1) + 1.5)

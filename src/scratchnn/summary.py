@@ -137,9 +137,7 @@ def _shape_text(shape: Any) -> str:
         return "?"
     if isinstance(shape, list):
         return ", ".join(_shape_text(item) for item in shape)
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(size) for size in shape) + ")"
+    return str(tuple(shape))
 
 
 def summary(model: Module, input_shape: int | Sequence[int]) -> str:
@@ -175,8 +173,9 @@ def summary(model: Module, input_shape: int | Sequence[int]) -> str:
 
 
 def print_summary(model: Module, input_shape: int | Sequence[int]) -> None:
-    """Print :func:`summary` of ``model`` for inputs of shape ``input_shape``."""
-    print(summary(model, input_shape))
+    """Print :func:`summary` of ``model`` for inputs of shape ``input_shape``
+    (``model.summary(input_shape)`` as a function)."""
+    model.summary(input_shape)
 
 
 def count_parameters(model: Module, trainable_only: bool = False) -> int:

@@ -44,11 +44,6 @@ def _quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _shape(tensor: Tensor) -> str:
-    shape = tuple(tensor.shape)
-    return f"({shape[0]},)" if len(shape) == 1 else str(shape)
-
-
 def _parameter_names(params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None
                      ) -> dict[int, str]:
     if params is None:
@@ -104,13 +99,13 @@ def graph(
     for t in tensors:
         node = node_id[id(t)]
         if t.grad_fn is None:
-            label = f"{names.get(id(t), 'leaf')}\n{_shape(t)}"
+            label = f"{names.get(id(t), 'leaf')}\n{tuple(t.shape)}"
             attributes = "shape=ellipse"
             if t.requires_grad:
                 label += "\nrequires_grad"
                 attributes += ', style=filled, fillcolor="#cfe2f3"'
         else:
-            label = f"{type(t.grad_fn).__name__}\n{_shape(t)}"
+            label = f"{type(t.grad_fn).__name__}\n{tuple(t.shape)}"
             attributes = "shape=box"
             if t is tensor:
                 attributes += ', style="filled,bold", fillcolor="#f4cccc"'
