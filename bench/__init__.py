@@ -8,6 +8,7 @@ that need it, so ``python -m bench.rss scratchnn`` never loads it.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -17,3 +18,13 @@ SRC = ROOT / "src"
 # From a plain checkout (no ``pip install -e .``) scratchnn lives in src/: make it importable.
 if importlib.util.find_spec("scratchnn") is None and (SRC / "scratchnn").is_dir():
     sys.path.insert(0, str(SRC))
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment, with src/ and the repository first on PYTHONPATH, for a
+    ``python -m bench.<module>`` child process."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SRC), str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    return env

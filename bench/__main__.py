@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import ROOT, SRC, rss, workloads
+from bench import ROOT, SRC, child_environment, rss, workloads
 
 ROWS = ("mlp_b100", "mlp_b512", "overhead", "rss", "accuracy", "scaling")
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -306,11 +306,7 @@ def row_overhead(ctx: Context) -> dict[str, Any]:
 def _rss_child(library: str, ctx: Context) -> dict[str, Any]:
     # Always the full training set (also with --quick / --limit): the target is about it.
     arguments = [library, "--threads", str(ctx.settings.threads)]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(SRC), str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
-    )
-    done = rss.spawn_clean(arguments, cwd=ROOT, env=env)
+    done = rss.spawn_clean(arguments, cwd=ROOT, env=child_environment())
     if done.returncode != 0:
         raise RuntimeError(f"python -m bench.rss {' '.join(arguments)} failed:\n{done.stderr}")
     report = json.loads(done.stdout.strip().splitlines()[-1])

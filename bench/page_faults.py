@@ -13,14 +13,13 @@ No download and no PyTorch needed.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
 
-from bench import ROOT, SRC
+from bench import ROOT, child_environment
 
 EPOCHS = 5
 
@@ -51,8 +50,7 @@ def main() -> None:
         print(json.dumps(measure()))
         return
     for keep in ("1", "0"):
-        environment = {**os.environ, "SCRATCHNN_KEEP_FREED_MEMORY": keep,
-                       "PYTHONPATH": os.pathsep.join([str(SRC), str(ROOT)])}
+        environment = {**child_environment(), "SCRATCHNN_KEEP_FREED_MEMORY": keep}
         output = subprocess.run(
             [sys.executable, "-m", "bench.page_faults", "--child"],
             capture_output=True, text=True, check=True, env=environment, cwd=ROOT,

@@ -135,7 +135,8 @@ def scratchnn_mlp(
     return Run(epoch, predict)
 
 
-def _torch_model(hidden: int, weights: dict[str, np.ndarray] | None) -> Any:
+def _torch_training(hidden: int, weights: dict[str, np.ndarray] | None) -> tuple[Any, Any, Any]:
+    """The PyTorch contestants' model (the given initial weights), loss and optimizer."""
     import torch
 
     model = torch.nn.Sequential(
@@ -143,7 +144,8 @@ def _torch_model(hidden: int, weights: dict[str, np.ndarray] | None) -> Any:
     )
     if weights is not None:
         model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
-    return model
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    return model, torch.nn.CrossEntropyLoss(), optimizer
 
 
 def _torch_predict(model: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -169,9 +171,7 @@ def torch_preloaded_mlp(
     permutations instead (epoch k uses ``orders[k]``)."""
     import torch
 
-    model = _torch_model(hidden, weights)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    model, loss_fn, optimizer = _torch_training(hidden, weights)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     n = len(x)
     epochs_done = 0
@@ -207,9 +207,7 @@ def torch_dataloader_mlp(
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    model = _torch_model(hidden, weights)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    model, loss_fn, optimizer = _torch_training(hidden, weights)
     loader = DataLoader(
         TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
         batch_size=batch_size,
