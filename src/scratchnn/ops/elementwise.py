@@ -49,6 +49,8 @@ class Mul(Function):
 class Div(Function):
     """out = a / b;  da = g / b,  db = -g * a / b**2 = -g * out / b."""
 
+    saves_output = True
+
     def forward(self, a, b):
         out = a / b
         self.saved = (b, out)
@@ -63,6 +65,8 @@ class Div(Function):
 
 class Pow(Function):
     """out = a ** b;  da = g * b * a**(b-1),  db = g * out * log(a)."""
+
+    saves_output = True
 
     def forward(self, a, b):
         out = a**b
@@ -93,6 +97,9 @@ class Neg(Function):
 class Exp(Function):
     """out = e**a;  da = g * out."""
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         out = np.exp(a)
         self.saved = out
@@ -116,6 +123,9 @@ class Log(Function):
 
 class Sqrt(Function):
     """out = sqrt(a);  da = g / (2 out)."""
+
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         out = np.sqrt(a)
@@ -193,6 +203,8 @@ class Where(Function):
     ``condition`` is a constant boolean array (no gradient), passed as an option.
     """
 
+    saves_inputs = False
+
     def forward(self, a, b, condition=None):
         self.saved = condition
         return np.where(condition, a, b)
@@ -208,6 +220,8 @@ class Where(Function):
 class Cast(Function):
     """out = a converted to ``dtype``;  da = g converted back to a's dtype."""
 
+    saves_inputs = False
+
     def forward(self, a, dtype=None):
         self.saved = a.dtype
         return a.astype(dtype, copy=True)
@@ -222,6 +236,9 @@ class Cast(Function):
 class ReLU(Function):
     """out = max(a, 0);  da = g where a > 0, else 0."""
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         out = np.maximum(a, 0)
         self.saved = out
@@ -233,6 +250,8 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """out = a if a > 0 else slope * a;  da = g if a > 0 else slope * g."""
+
+    saves_inputs = False
 
     def forward(self, a, negative_slope=0.01):
         positive = a > 0
@@ -253,6 +272,9 @@ def stable_sigmoid(a):
 class Sigmoid(Function):
     """out = 1 / (1 + e**-a)  (seed 003, eq 1);  da = g * out * (1 - out)."""
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         out = stable_sigmoid(a)
         self.saved = out
@@ -265,6 +287,9 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """out = tanh a;  da = g * (1 - out**2)."""
+
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         out = np.tanh(a)
@@ -280,6 +305,8 @@ class Dropout(Function):
 
     The scaled mask is drawn by the caller (``F.dropout``) and passed in as an option.
     """
+
+    saves_inputs = False
 
     def forward(self, a, scaled_mask=None):
         self.saved = scaled_mask

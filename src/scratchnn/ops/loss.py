@@ -52,6 +52,8 @@ class CrossEntropy(Function):
     (one-hot scaled by (1 - eps) w_t, plus eps w / C); without weights or smoothing: p - onehot.
     """
 
+    saves_inputs = False
+
     def forward(self, logits, target=None, weight=None, ignore_index=-100,
                 reduction="mean", label_smoothing=0.0):
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -101,6 +103,8 @@ class NLLLoss(Function):
     log_probs: (N, C), target: (N,);  loss_i = -w_{t_i} log_probs[i, t_i];
     d loss_i / d log_probs[i, c] = -w_{t_i} where c = t_i, else 0.
     """
+
+    saves_inputs = False
 
     def forward(self, log_probs, target=None, weight=None, ignore_index=-100, reduction="mean"):
         sample_weights, safe_target, _ = _target_weights(

@@ -29,6 +29,8 @@ def spread(grad_output, shape, axis):
 class Sum(Function):
     """out = sum of a over ``axis``;  da = g copied to every summed position."""
 
+    saves_inputs = False
+
     def forward(self, a, axis=None, keepdims=False):
         self.saved = (a.shape, axis)
         return a.sum(axis=axis, keepdims=keepdims)
@@ -40,6 +42,8 @@ class Sum(Function):
 
 class Mean(Function):
     """out = sum of a over ``axis`` / n;  da = g / n at every averaged position."""
+
+    saves_inputs = False
 
     def forward(self, a, axis=None, keepdims=False):
         out = a.mean(axis=axis, keepdims=keepdims)
@@ -53,6 +57,8 @@ class Mean(Function):
 
 class Amax(Function):
     """out = max of a over ``axis``;  da = g at the maximal positions (shared evenly by ties)."""
+
+    saves_output = True
 
     reduce = staticmethod(np.max)
 
@@ -80,6 +86,9 @@ class Softmax(Function):
     Shifting a by its maximum first changes nothing mathematically and keeps e**a finite.
     """
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a, axis=-1):
         exps = np.exp(a - a.max(axis=axis, keepdims=True))
         out = exps / exps.sum(axis=axis, keepdims=True)
@@ -97,6 +106,9 @@ class LogSoftmax(Function):
     logsumexp(a) = max(a) + log(sum e**(a - max(a))) never overflows.
     """
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a, axis=-1):
         shifted = a - a.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -111,6 +123,8 @@ class LogSoftmax(Function):
 class Gather(Function):
     """out[..., i, ...] = a[..., index[..., i, ...], ...] along ``axis`` (torch.gather);
     da = g scatter-added to the gathered positions."""
+
+    saves_inputs = False
 
     def forward(self, a, axis=0, index=None):
         # index[..., i, ...] along ``axis``, the element's own position along the others: the

@@ -11,6 +11,9 @@ from scratchnn.tensor import Function
 class Reshape(Function):
     """out = a with a new shape;  da = g reshaped back."""
 
+    saves_inputs = False
+    is_view = True
+
     def forward(self, a, shape=None):
         self.saved = a.shape
         return a.reshape(shape)
@@ -21,6 +24,9 @@ class Reshape(Function):
 
 class Permute(Function):
     """out = a with its axes reordered (``transpose``, ``.T``);  da = g with the inverse order."""
+
+    saves_inputs = False
+    is_view = True
 
     def forward(self, a, axes=None):
         self.saved = np.argsort(axes)
@@ -36,6 +42,9 @@ class GetItem(Function):
     Integer-array indices may repeat a position; ``np.add.at`` then adds every copy's
     gradient (a plain ``grad[index] = g`` would keep only the last).
     """
+
+    saves_inputs = False
+    is_view = True
 
     def forward(self, a, index=None):
         self.saved = (a.shape, index)
@@ -55,6 +64,8 @@ class GetItem(Function):
 class Cat(Function):
     """out = the inputs joined along ``axis``;  d(input k) = the slice of g it came from."""
 
+    saves_inputs = False
+
     def forward(self, *arrays, axis=0):
         self.saved = (np.cumsum([array.shape[axis] for array in arrays])[:-1], axis)
         return np.concatenate(arrays, axis=axis)
@@ -66,6 +77,8 @@ class Cat(Function):
 
 class Stack(Function):
     """out = the inputs stacked along a new ``axis``;  d(input k) = g[..., k, ...]."""
+
+    saves_inputs = False
 
     def forward(self, *arrays, axis=0):
         self.saved = axis
