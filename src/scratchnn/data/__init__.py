@@ -14,11 +14,14 @@ from scratchnn.data.dataloader import DataLoader
 from scratchnn.data.dataset import DataError, Dataset, Subset, TensorDataset, random_split
 from scratchnn.data.idx import read_idx, write_idx
 from scratchnn.data.mnist import find_mnist, load_mnist, load_mnist_normalized
+from scratchnn.data.sampler import DistributedSampler, Sampler
 
 __all__ = [
     "DataError",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
+    "Sampler",
     "Subset",
     "TensorDataset",
     "find_mnist",

@@ -56,7 +56,10 @@ class DataLoader:
     ``(x (B, ...), y (B,))``; the last one is smaller when B does not divide N, unless
     ``drop_last=True`` drops it. ``shuffle=True`` draws a new permutation from
     ``scratchnn.random.generator()`` each time iteration starts (once per epoch), so a run
-    is reproducible after ``scratchnn.random.manual_seed``.
+    is reproducible after ``scratchnn.random.manual_seed``. ``sampler`` (an iterable of
+    dataset indices with a length, e.g. a
+    :class:`~scratchnn.data.sampler.DistributedSampler`) sets the order instead; it excludes
+    ``shuffle``.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class DataLoader:
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
+        sampler: Any = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -74,10 +78,15 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if sampler is not None and self.shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if sampler is not None and not hasattr(sampler, "__len__"):
+            raise TypeError("DataLoader: the sampler must have a length (len(sampler))")
+        self.sampler = sampler
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)  # ceil(n / batch_size)
@@ -86,6 +95,9 @@ class DataLoader:
         n = len(self.dataset)
         # Draw the epoch's order now, when iteration starts, from the current generator.
         order = generator().permutation(n) if self.shuffle else None
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+            n = len(order)
         n_batches = len(self)
         bs = self.batch_size
         fast = _resolve(self.dataset)
