@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchnn.functional import _shape_arg
+from scratchnn.functional.args import shape_arg
 from scratchnn.random import generator
 from scratchnn.tensor import ArrayLike, Tensor
 
@@ -22,7 +22,7 @@ def tensor(data: ArrayLike, dtype: Any = None, requires_grad: bool = False) -> T
 
 
 def _filled(fill: Any, shape: tuple, dtype: Any, requires_grad: bool) -> Tensor:
-    array = np.full(_shape_arg(shape), fill, dtype=dtype or np.float32)
+    array = np.full(shape_arg(shape), fill, dtype=dtype or np.float32)
     return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
 
 
@@ -49,13 +49,13 @@ def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> 
 
 def randn(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    array = generator().standard_normal(_shape_arg(shape), dtype=np.dtype(dtype or np.float32))
+    array = generator().standard_normal(shape_arg(shape), dtype=np.dtype(dtype or np.float32))
     return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
 
 
 def rand(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    array = generator().random(_shape_arg(shape), dtype=np.dtype(dtype or np.float32))
+    array = generator().random(shape_arg(shape), dtype=np.dtype(dtype or np.float32))
     return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
 
 

@@ -5,8 +5,7 @@
     loss = nn.CrossEntropyLoss()(model(x), y)
 """
 
-from scratchnn import functional
-from scratchnn.nn import init
+from scratchnn.nn import functional, init
 from scratchnn.nn.layers import (
     Dropout,
     Flatten,

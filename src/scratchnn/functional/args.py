@@ -1,0 +1,113 @@
+"""Argument handling shared by the functional API: operands and dtype promotion, dims, shapes,
+and the one place where NumPy's ``axis=``/``keepdims=`` become PyTorch's ``dim=``/``keepdim=``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from scratchnn.tensor import ArrayLike, Tensor, as_tensor
+
+Dim = int | Sequence[int] | None
+FunctionType = TypeVar("FunctionType", bound=Callable[..., Any])
+
+# NumPy's spelling -> PyTorch's, for every function decorated with dim_aliases
+ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def dim_aliases(function: FunctionType) -> FunctionType:
+    """Let ``function`` (whose signature is PyTorch's: ``dim``, ``keepdim``) also take NumPy's
+    ``axis=`` and ``keepdims=``. The signature ``help()`` shows stays PyTorch's."""
+    name = function.__name__
+
+    @functools.wraps(function)
+    def with_aliases(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            for numpy_name, torch_name in ALIASES.items():
+                if numpy_name in kwargs:
+                    if torch_name in kwargs:
+                        raise TypeError(f"{name}: got both {torch_name}= and its NumPy alias "
+                                        f"{numpy_name}=; pass one")
+                    kwargs[torch_name] = kwargs.pop(numpy_name)
+        return function(*args, **kwargs)
+
+    with_aliases.__doc__ = ((function.__doc__ or "").rstrip()
+                            + "\n\nNumPy's ``axis=``/``keepdims=`` are accepted for "
+                              "``dim=``/``keepdim=``.")
+    return with_aliases  # type: ignore[return-value]
+
+
+def operands(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of one kind; a plain number or array takes the other operand's
+    float dtype (``t64 * weights`` stays exact, ``t32 * np.arange(3)`` stays float32)."""
+    a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is_tensor and b_is_tensor:
+        pass
+    elif a_is_tensor:
+        b = constant(b, like=a)
+    elif b_is_tensor:
+        a = constant(a, like=b)
+    else:
+        a, b = as_tensor(a), as_tensor(b)
+    if a.data.dtype.kind == b.data.dtype.kind:
+        return a, b
+    return promote(a, b)
+
+
+def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """PyTorch's promotion where NumPy's differs: with one float operand, the result has its
+    dtype (int64 * float32 is float32, not float64; an int tensor * 2.5 is float32)."""
+    if a.data.dtype.kind == "f" and b.data.dtype.kind != "f":
+        return a, Tensor._make(b.data.astype(a.data.dtype))
+    if b.data.dtype.kind == "f" and a.data.dtype.kind != "f":
+        return Tensor._make(a.data.astype(b.data.dtype)), b
+    return a, b
+
+
+def constant(value: ArrayLike, like: Tensor) -> Tensor:
+    """``value`` (a number or array) as a Tensor; with a float ``like`` it takes its dtype."""
+    if like.dtype.kind == "f" and np.asarray(value).dtype.kind in "biuf":
+        return Tensor._make(np.asarray(value, dtype=like.dtype))
+    return as_tensor(value, like=like)
+
+
+def array_of(value: ArrayLike) -> np.ndarray:
+    """The NumPy array behind a Tensor, or ``value`` as an array."""
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+class DimensionError(IndexError, ValueError):
+    """A dim out of range: an IndexError as in PyTorch (and a ValueError, as it was here)."""
+
+
+def axes(name: str, ndim: int, dim: Dim) -> tuple[int, ...] | None:
+    """``dim`` as a tuple of non-negative axes, or None for all axes."""
+    if dim is None:
+        return None
+    listed = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
+    rank = ndim if ndim > 0 else 1  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
+    result = []
+    for d in listed:
+        if not -rank <= d < rank:
+            raise DimensionError(f"{name}: dim {d} is out of range for a tensor with {ndim} dims "
+                             f"(expected to be in [{-rank}, {rank - 1}])")
+        result.append(int(d) % rank)
+    return tuple(result)
+
+
+def single_axis(name: str, ndim: int, dim: int | None, default: int | None = None) -> int:
+    """One dim (or ``default`` when it is None) as a non-negative axis."""
+    chosen = dim if dim is not None else default
+    if not isinstance(chosen, int | np.integer):
+        raise TypeError(f"{name}: dim must be one integer, got {chosen!r}")
+    return axes(name, ndim, chosen)[0]
+
+
+def shape_arg(shape: tuple) -> tuple[int, ...]:
+    """Accept both ``reshape(2, 3)`` and ``reshape((2, 3))`` (also a Size-like tuple)."""
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = tuple(shape[0])
+    return tuple(int(size) for size in shape)
