@@ -273,18 +273,18 @@ def _read_archive(name: str, archive: Any) -> Any:
 
 def load(path: PathLike) -> Any:
     """Load what :func:`save` wrote. Never unpickles: a missing, corrupt or foreign file (or
-    one containing object arrays) raises :class:`CheckpointError` naming the file."""
+    one containing object arrays) raises :class:`CheckpointError` naming the file.
+
+    Every array entry's declared shape and dtype are checked against the bytes the file
+    actually holds before anything is allocated (see :func:`read_npz`), so a crafted header
+    claiming a huge shape is refused with one line instead of exhausting memory."""
     name = os.fspath(path)
     if not os.path.exists(name):
         raise CheckpointError(f"{name}: no such file")
     try:
-        # Open the file ourselves so it is closed even when np.load fails half-way.
-        with open(name, "rb") as file:
-            archive = np.load(file, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{name}: not a scratchnn file (not an .npz archive)")
-            with archive:
-                return _read_archive(name, archive)
+        arrays = read_npz(name, lazy=True)
+        with arrays:
+            return _read_archive(name, arrays)
     except CheckpointError:
         raise
     except RecursionError:
@@ -292,12 +292,135 @@ def load(path: PathLike) -> Any:
             f"{name}: not a readable scratchnn file: its header is nested too deeply"
         ) from None
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        if "pickle" in str(error):
-            raise CheckpointError(
-                f"{name}: not a scratchnn file: it is not an .npz archive of plain arrays "
-                "(it would need pickle, which scratchnn never uses to load)"
-            ) from error
         raise CheckpointError(f"{name}: not a readable scratchnn file: {error}") from error
+
+
+# ------------------------------------------------------------------------ safe .npz reading
+# Deflate cannot expand data by more than about 1032:1; anything claiming more is a lie.
+_MAX_DEFLATE_RATIO = 1100
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+class _SafeNpz:
+    """The entries of an ``.npz`` archive, each read on demand by :func:`_read_member` (like
+    ``np.load``'s ``NpzFile``, but checked and never pickled). A context manager."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.size = os.path.getsize(name)
+        self._file = open(name, "rb")  # noqa: SIM115 (closed by close())
+        try:
+            self._zip = zipfile.ZipFile(self._file)
+        except BaseException:
+            self._file.close()
+            raise
+        self.members = {}
+        for info in self._zip.infolist():
+            if info.filename.endswith(".npy"):
+                self.members[info.filename[:-4]] = info
+        self.files = list(self.members)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return _read_member(self.name, self.size, self._zip, self.members[key])
+
+    def close(self) -> None:
+        self._zip.close()
+        self._file.close()
+
+    def __enter__(self) -> _SafeNpz:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _check_sizes_in_zip(name: str, archive_size: int, info: zipfile.ZipInfo) -> None:
+    """The zip directory's sizes for ``info`` must be possible in a file of ``archive_size``
+    bytes: stored entries hold exactly their size, deflated ones at most ~1032x theirs."""
+    entry = info.filename
+    if info.compress_size > archive_size:
+        raise CheckpointError(
+            f"{name}: corrupt or truncated file: entry {entry!r} claims {info.compress_size} "
+            f"bytes but the whole file has {archive_size}"
+        )
+    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        raise CheckpointError(
+            f"{name}: corrupt file: stored entry {entry!r} claims {info.file_size} bytes "
+            f"uncompressed but {info.compress_size} stored"
+        )
+    if info.file_size > info.compress_size * _MAX_DEFLATE_RATIO + 1024:
+        raise CheckpointError(
+            f"{name}: corrupt file: entry {entry!r} claims {info.file_size} bytes "
+            f"uncompressed from {info.compress_size} compressed (impossible ratio)"
+        )
+
+
+def _read_member(
+    name: str, archive_size: int, archive: zipfile.ZipFile, info: zipfile.ZipInfo
+) -> np.ndarray:
+    """One ``.npy`` entry of an archive as a new writable array, after checking that the
+    shape and dtype its header declares need exactly the bytes the entry holds."""
+    entry = info.filename
+    _check_sizes_in_zip(name, archive_size, info)
+    with archive.open(info) as member:
+        magic = member.read(8)
+        if len(magic) < 8 or magic[:6] != _NPY_MAGIC:
+            raise CheckpointError(f"{name}: corrupt file: entry {entry!r} is not a .npy array")
+        version = (magic[6], magic[7])
+        if version == (1, 0):
+            read_header = np.lib.format.read_array_header_1_0
+        elif version == (2, 0):
+            read_header = np.lib.format.read_array_header_2_0
+        else:
+            raise CheckpointError(
+                f"{name}: entry {entry!r} uses .npy format version {version[0]}.{version[1]}, "
+                "which scratchnn does not read (1.0 and 2.0 only)"
+            )
+        try:
+            shape, fortran_order, dtype = read_header(member)
+        except ValueError as error:
+            raise CheckpointError(
+                f"{name}: corrupt file: entry {entry!r} has a bad header: {error}"
+            ) from None
+        if dtype.hasobject:
+            raise CheckpointError(
+                f"{name}: not a scratchnn file: entry {entry!r} holds Python objects (dtype "
+                f"{dtype}), which would need pickle, which scratchnn never uses to load"
+            )
+        header_size = member.tell()  # magic + header: where the data starts
+        count = math.prod(shape)  # Python ints: no overflow
+        needed = count * dtype.itemsize
+        present = info.file_size - header_size
+        if needed != present:
+            raise CheckpointError(
+                f"{name}: corrupt or truncated file: entry {entry!r} declares shape "
+                f"{tuple(shape)} of {dtype} ({needed} bytes) but holds {present} bytes"
+            )
+        data = member.read(needed)
+    if len(data) != needed:
+        raise CheckpointError(
+            f"{name}: truncated file: entry {entry!r} holds {len(data)} of its {needed} bytes"
+        )
+    array = np.frombuffer(bytearray(data), dtype=dtype, count=count)
+    return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+def read_npz(path: PathLike, lazy: bool = False) -> Any:
+    """The arrays of any ``.npz`` archive (``np.savez``) as a dict ``name -> np.ndarray``,
+    read without pickle and with every entry's declared shape/dtype checked against the bytes
+    present before allocating (a :class:`CheckpointError` names the file and the entry).
+    ``lazy=True`` returns an open archive object instead (``files``, ``[key]``, ``close()``)."""
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise CheckpointError(f"{name}: no such file")
+    try:
+        archive = _SafeNpz(name)
+    except zipfile.BadZipFile as error:
+        raise CheckpointError(f"{name}: not an .npz archive ({error})") from None
+    if lazy:
+        return archive
+    with archive:
+        return {key: archive[key] for key in archive.files}
 
 
 # ------------------------------------------------------------------------- checkpoints
