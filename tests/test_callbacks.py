@@ -7,10 +7,17 @@ import pytest
 
 import scratchnn as sn
 from scratchnn import nn, optim
-from scratchnn.callbacks import Callback, EarlyStopping, LearningRateLogger, ModelCheckpoint
+from scratchnn.callbacks import (
+    Callback,
+    CallbackList,
+    EarlyStopping,
+    History,
+    LearningRateLogger,
+    ModelCheckpoint,
+)
 from scratchnn.data import DataLoader, TensorDataset
 from scratchnn.serialization import load, load_checkpoint
-from scratchnn.train import Trainer, TrainingDiverged, fit
+from scratchnn.train import TrainingDiverged, fit
 
 
 def setup(n: int = 12, batch_size: int = 4, lr: float = 0.1):
@@ -25,27 +32,33 @@ def setup(n: int = 12, batch_size: int = 4, lr: float = 0.1):
 
 
 class Recorder(Callback):
-    def __init__(self, stop_at_step: int | None = None):
+    def __init__(self, stop_at_step: int | None = None, epochs: int = 2, steps: int = 2):
         self.calls: list[tuple] = []
         self.stop_at_step = stop_at_step
+        self.epochs, self.steps = epochs, steps
 
     def on_train_begin(self, logs):
         self.calls.append(("train_begin",))
-        assert isinstance(self.trainer, Trainer)
-        assert self.model is self.trainer.model and self.optimizer is self.trainer.optimizer
+        assert isinstance(self.model, nn.Module) and self.model.stop_training is False
+        assert self.params["epochs"] == self.epochs and self.params["steps_per_epoch"] == self.steps
+        self.last_step = -1
 
     def on_epoch_begin(self, epoch, logs):
         self.calls.append(("epoch_begin", epoch))
 
+    def on_batch_begin(self, step, logs):
+        assert set(logs) == {"batch", "size"} and step == self.last_step + 1
+
     def on_batch_end(self, step, logs):
         self.calls.append(("batch_end", step, logs["batch"]))
-        assert set(logs) == {"loss", "batch", "size"} and self.trainer.global_step == step + 1
+        assert set(logs) == {"loss", "batch", "size"}
+        self.last_step = step
         if step == self.stop_at_step:
-            self.stop_training = True
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs):
         self.calls.append(("epoch_end", epoch))
-        assert {"loss", "accuracy", "lr", "time"} <= set(logs)
+        assert {"loss", "accuracy", "lr", "time"} <= set(logs)  # lr: logged before us
 
     def on_train_end(self, logs):
         self.calls.append(("train_end",))
@@ -66,13 +79,14 @@ def test_hooks_are_called_in_order():
 
 def test_stop_training_in_a_batch_stops_after_that_batch_and_finishes_the_epoch():
     model, optimizer, loader = setup(n=12)  # 3 batches per epoch
-    recorder = Recorder(stop_at_step=4)
+    recorder = Recorder(stop_at_step=4, epochs=5, steps=3)
     history = fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=5,
                   callbacks=[recorder], verbose=0)
     assert recorder.calls[-3:] == [("batch_end", 4, 1), ("epoch_end", 1), ("train_end",)]
     assert len(history) == 2 and len(history.step_loss) == 5
+    assert model.stop_training is True
     # A second fit clears the flag.
-    recorder.stop_at_step = None
+    recorder.stop_at_step, recorder.epochs = None, 2
     assert len(fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2,
                    callbacks=[recorder], verbose=0)) == 2
 
@@ -150,9 +164,12 @@ def test_missing_monitor_warns_and_does_not_stop():
 
 
 def test_model_checkpoint_save_best_only_writes_only_on_improvement(tmp_path):
+    history = History()
     checkpoint = ModelCheckpoint(tmp_path / "sub" / "ckpt_{epoch}.npz", monitor="score",
-                                 save_best_only=True)
-    _, score, _ = run_scored([3.0, 2.0, 2.5, 1.0, 1.5], checkpoint)
+                                 save_best_only=True, history=history,
+                                 extra=lambda epoch, logs: {"note": f"epoch {epoch}"})
+    _, score, returned = run_scored([3.0, 2.0, 2.5, 1.0, 1.5], history, checkpoint)
+    assert returned is history and history.score == [3.0, 2.0, 2.5, 1.0, 1.5]
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == [
         "ckpt_1.npz", "ckpt_2.npz", "ckpt_4.npz"
     ]
@@ -160,7 +177,9 @@ def test_model_checkpoint_save_best_only_writes_only_on_improvement(tmp_path):
     assert checkpoint.best == 1.0
     saved = load(tmp_path / "sub" / "ckpt_4.npz")
     assert saved["epoch"] == 4 and saved["extra"]["logs"]["score"] == 1.0
-    assert saved["extra"]["history"]["epoch"] == [0, 1, 2, 3]
+    assert saved["extra"]["history"]["epoch"] == [0, 1, 2, 3]  # the saved epoch included
+    assert saved["extra"]["history"]["history"]["score"] == [3.0, 2.0, 2.5, 1.0]
+    assert saved["extra"]["note"] == "epoch 3"
     for key, value in score.weights[3].items():
         assert np.array_equal(saved["model"][key], value)
 
@@ -247,7 +266,7 @@ def test_model_checkpoint_resume_matches_straight_training(tmp_path):
 
     model, optimizer, scheduler, loader = make()
     fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2, scheduler=scheduler,
-        callbacks=[ModelCheckpoint(tmp_path / "c{epoch}.npz")], verbose=0)
+        callbacks=[ModelCheckpoint(tmp_path / "c{epoch}.npz", scheduler=scheduler)], verbose=0)
     model, optimizer, scheduler, loader = make()
     info = load_checkpoint(tmp_path / "c2.npz", model, optimizer, scheduler)
     fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=3, initial_epoch=info["epoch"],
@@ -277,3 +296,43 @@ def test_learning_rate_logger_logs_every_group():
     history = fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2,
                   callbacks=[LearningRateLogger()], verbose=0)
     assert history.lr_group0 == [0.1, 0.1] and history.lr_group1 == [0.01, 0.01]
+
+
+def test_model_checkpoint_saves_only_what_it_is_given(tmp_path):
+    checkpoint = ModelCheckpoint(tmp_path / "c.npz", monitor="score", extra={"run": "a"})
+    run_scored([1.0, 2.0], checkpoint)
+    saved = load(tmp_path / "c.npz")
+    assert saved["extra"]["run"] == "a" and saved["extra"]["best"] == 1.0
+    assert "history" not in saved["extra"] and saved.get("scheduler") is None
+
+
+def test_a_history_passed_to_fit_is_continued():
+    model, optimizer, loader = setup(n=8)
+    first = fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=2, verbose=0)
+    resumed = History.from_dict(first.to_dict())
+    returned = fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=4, initial_epoch=2,
+                   callbacks=[resumed], verbose=0)
+    assert returned is resumed and resumed.epoch == [0, 1, 2, 3]
+    assert resumed.loss[:2] == first.loss and len(resumed.step_loss) == 8
+    assert resumed.params["initial_epoch"] == 2
+
+
+def test_callback_list_dispatches_in_order_and_rejects_non_callbacks():
+    model, optimizer, _ = setup()
+    seen = []
+
+    class Named(Callback):
+        def __init__(self, name):
+            self.name = name
+
+        def on_epoch_end(self, epoch, logs):
+            seen.append((self.name, epoch, dict(logs)))
+            logs[self.name] = epoch
+
+    callbacks = CallbackList([Named("a"), Callback(), Named("b")], model, optimizer,
+                             {"epochs": 1})
+    callbacks.on_epoch_end(0, {})
+    assert seen == [("a", 0, {}), ("b", 0, {"a": 0})]
+    assert all(cb.model is model and cb.params == {"epochs": 1} for cb in callbacks)
+    with pytest.raises(TypeError, match="Callback instances, got function"):
+        CallbackList([lambda: None], model, optimizer, {})

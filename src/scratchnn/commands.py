@@ -431,16 +431,21 @@ def _merge_history(previous: dict[str, Any] | None, history: Any) -> Any:
 def _checkpoint_callback(path: Path, model: Any, optimizer: Any, extra: dict[str, Any],
                          previous_history: dict[str, Any] | None) -> Any:
     """A callback that saves the checkpoint after every completed epoch."""
-    from scratchnn.callbacks import Callback
+    from scratchnn.callbacks import Callback, History
     from scratchnn.serialization import save_checkpoint
 
     class SaveCheckpoint(Callback):
         def __init__(self) -> None:
             super().__init__()
             self.saved_epoch: int | None = None
+            self.history = History()  # this run's epochs, recorded here before each save
 
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            history = _merge_history(previous_history, self.trainer.history)
+        def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+            self.history.on_batch_end(step, logs)
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+            self.history.append_epoch(epoch, logs)
+            history = _merge_history(previous_history, self.history)
             record = dict(extra, history=history.to_dict())
             try:
                 save_checkpoint(path, model, optimizer, epoch=epoch + 1, extra=record)
