@@ -220,7 +220,9 @@ _OPS = {
 
 
 def all_reduce(
-    tensor: Tensor | np.ndarray, op: ReduceOp = ReduceOp.SUM, group: Any = None,
+    tensor: Tensor | np.ndarray,
+    op: ReduceOp = ReduceOp.SUM,
+    group: Any = None,
     async_op: bool = False,
 ) -> None:
     """Combine ``tensor`` element-wise over all ranks, in place: afterwards every rank holds
@@ -263,7 +265,9 @@ def broadcast(
 
 
 def all_gather(
-    tensor_list: Sequence[Tensor | np.ndarray], tensor: Tensor | np.ndarray, group: Any = None,
+    tensor_list: Sequence[Tensor | np.ndarray],
+    tensor: Tensor | np.ndarray,
+    group: Any = None,
     async_op: bool = False,
 ) -> None:
     """Fill ``tensor_list[r]`` with rank ``r``'s ``tensor``, on every rank (``tensor_list``

@@ -5,7 +5,7 @@
     loss = nn.CrossEntropyLoss()(model(x), y)
 """
 
-from scratchnn.nn import functional, init
+from scratchnn.nn import functional, init, parallel
 from scratchnn.nn.layers import (
     Dropout,
     Flatten,
@@ -55,4 +55,5 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
 ]

@@ -1,0 +1,240 @@
+"""scratchnn.distributed, DistributedDataParallel and DistributedSampler.
+
+The multi-process tests start ``mpiexec -n 2`` / ``-n 3`` on loopback with the scripts in
+``tests/distributed_scripts/`` (each launch under a timeout); they skip without mpi4py or
+mpiexec (``pip install 'scratchnn[distributed]'``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchnn
+import scratchnn.distributed as dist
+from scratchnn import nn
+from scratchnn.data import DataLoader, DistributedSampler, TensorDataset
+from scratchnn.nn.parallel import DistributedDataParallel
+
+SCRIPTS = Path(__file__).parent / "distributed_scripts"
+SRC = Path(scratchnn.__file__).resolve().parents[1]
+
+
+def _mpiexec() -> str:
+    pytest.importorskip("mpi4py")
+    found = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which(
+        "mpiexec"
+    )
+    if found is None:
+        pytest.skip("mpiexec not found (pip install 'scratchnn[distributed]')")
+    return found
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        OMPI_MCA_btl="self,sm",  # loopback: shared memory only, no network probing
+        OMPI_MCA_pml="ob1",
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]),
+    )
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    return env
+
+
+def run_mpi(
+    n: int, script: str, *args: str, mpi4py_runner: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``mpiexec -n N python -m mpi4py SCRIPT ARGS`` (``--oversubscribe``: 3 ranks on 2 cores)."""
+    command = [_mpiexec(), "--oversubscribe", "-n", str(n), sys.executable]
+    if mpi4py_runner:
+        command += ["-m", "mpi4py"]
+    command += [str(SCRIPTS / script), *args]
+    return subprocess.run(
+        command, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def run_alone(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The script as one plain process (no mpiexec)."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+# ----------------------------------------------------------------- without processes
+def test_init_without_mpi4py_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # "import mpi4py" now fails
+    assert not dist.is_available()
+    with pytest.raises(RuntimeError, match=r"pip install 'scratchnn\[distributed\]'"):
+        dist.init_process_group("mpi")
+    assert not dist.is_initialized()
+
+
+def test_uninitialised_group_errors() -> None:
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="init_process_group"):
+        dist.get_rank()
+    with pytest.raises(ValueError, match="init_process_group"):
+        dist.all_reduce(np.zeros(2))
+    with pytest.raises(ValueError, match="backend"):
+        dist.init_process_group("nccl")
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        DistributedDataParallel(nn.Linear(2, 2))
+
+
+def _shards(n: int, replicas: int, **kwargs: object) -> list[list[int]]:
+    dataset = TensorDataset(np.arange(n))
+    return [list(DistributedSampler(dataset, replicas, rank, **kwargs)) for rank in range(replicas)]
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 10, 11, 12])
+@pytest.mark.parametrize("replicas", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_sampler_shards_are_disjoint_and_cover(n: int, replicas: int, shuffle: bool) -> None:
+    shards = _shards(n, replicas, shuffle=shuffle, seed=5)
+    per_rank = math.ceil(n / replicas)
+    assert all(len(shard) == per_rank for shard in shards)
+    union = [i for shard in shards for i in shard]
+    assert set(union) == set(range(n))  # covers
+    # padding repeats only as many indices as the total exceeds n; otherwise disjoint
+    assert len(union) - len(set(union)) == replicas * per_rank - n
+
+    dropped = _shards(n, replicas, shuffle=shuffle, seed=5, drop_last=True)
+    per_rank = n // replicas
+    assert all(len(shard) == per_rank for shard in dropped)
+    union = [i for shard in dropped for i in shard]
+    assert len(set(union)) == len(union) == replicas * per_rank  # disjoint, nothing repeated
+    assert set(union) <= set(range(n))
+
+
+def test_sampler_shuffles_per_epoch_the_same_on_every_rank() -> None:
+    dataset = TensorDataset(np.arange(40))
+    samplers = [DistributedSampler(dataset, 4, rank, seed=1) for rank in range(4)]
+    first = [list(s) for s in samplers]
+    assert first == [list(s) for s in samplers]  # same epoch, same order
+    assert sorted(i for shard in first for i in shard) == list(range(40))
+    for sampler in samplers:
+        sampler.set_epoch(1)
+    second = [list(s) for s in samplers]
+    assert second != first
+    assert sorted(i for shard in second for i in shard) == list(range(40))
+    other_seed = DistributedSampler(dataset, 4, 0, seed=2)
+    assert list(other_seed) != first[0]
+
+
+@pytest.mark.parametrize(
+    "n, replicas, drop_last",
+    [(10, 3, False), (10, 3, True), (2, 3, False), (12, 4, False), (13, 5, True)],
+)
+def test_sampler_matches_torch_without_shuffle(n: int, replicas: int, drop_last: bool) -> None:
+    torch = pytest.importorskip("torch")
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
+
+    for rank in range(replicas):
+        theirs = TorchSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        ours = DistributedSampler(
+            TensorDataset(np.arange(n)), replicas, rank, shuffle=False, drop_last=drop_last
+        )
+        assert list(ours) == list(theirs), (rank, torch.__version__)
+        assert len(ours) == len(theirs)
+
+
+def test_sampler_bad_arguments() -> None:
+    dataset = TensorDataset(np.arange(4))
+    with pytest.raises(
+        ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"
+    ):
+        DistributedSampler(dataset, 2, 2)
+    with pytest.raises(ValueError, match="num_replicas"):
+        DistributedSampler(dataset, 0, 0)
+    with pytest.raises(TypeError, match="rank"):
+        DistributedSampler(dataset, 2, 0.5)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        DistributedSampler(dataset)  # no process group to ask
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(dataset, batch_size=2, shuffle=True, sampler=DistributedSampler(dataset, 1, 0))
+
+
+def test_dataloader_follows_the_sampler() -> None:
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    dataset = TensorDataset(x, np.arange(10))
+    sampler = DistributedSampler(dataset, 3, 1, seed=4)
+    loader = DataLoader(dataset, batch_size=3, sampler=sampler)
+    assert len(loader) == 2  # 4 samples per rank: batches of 3 and 1
+    batches = list(loader)
+    order = np.concatenate([y.numpy() for _, y in batches])
+    assert order.tolist() == list(sampler)
+    np.testing.assert_array_equal(np.concatenate([xb.numpy() for xb, _ in batches]), x[order])
+
+
+# ------------------------------------------------------------------ with processes
+def test_one_process_without_mpiexec() -> None:
+    assert "collectives ok 1" in _ok(run_alone("collectives.py"))
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_collectives_and_sampler_over_ranks(n: int) -> None:
+    assert f"collectives ok {n}" in _ok(run_mpi(n, "collectives.py"))
+
+
+@pytest.fixture(scope="module")
+def reference_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    """The MLP trained in one process, without DDP, on the whole global batch."""
+    path = tmp_path_factory.mktemp("ddp") / "reference.npz"
+    _ok(run_alone("ddp_equivalence.py", str(path), "--plain"))
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files if k != "world"}
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_ddp_training_equals_one_process_with_the_global_batch(
+    n: int, tmp_path: Path, reference_weights: dict[str, np.ndarray]
+) -> None:
+    path = tmp_path / "ddp.npz"
+    _ok(run_mpi(n, "ddp_equivalence.py", str(path)))
+    with np.load(path) as data:
+        assert int(data["world"]) == n
+        assert set(data.files) - {"world"} == set(reference_weights)
+        for name, expected in reference_weights.items():
+            # same steps; only the order of the float32 sums differs
+            np.testing.assert_allclose(data[name], expected, rtol=1e-5, atol=1e-6, err_msg=name)
+    # and training did move the weights (a no-op run would not equal the reference anyway)
+
+
+@pytest.mark.parametrize("runner", [True, False], ids=["python-m-mpi4py", "plain-python"])
+def test_a_rank_that_raises_ends_the_job_quickly(runner: bool) -> None:
+    started = time.monotonic()
+    result = run_mpi(2, "failing_rank.py", "raise", mpi4py_runner=runner, timeout=60)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert "rank 1 failed on purpose" in result.stderr + result.stdout
+    assert "should not get here" not in result.stdout
+    assert elapsed < 10, f"the job took {elapsed:.1f} s to end"
+
+
+def test_ddp_refuses_different_models_on_every_rank() -> None:
+    result = run_mpi(2, "failing_rank.py", "mismatch", timeout=60)
+    assert result.returncode != 0
+    assert "model differs" in result.stderr
+    assert "should not get here" not in result.stdout
