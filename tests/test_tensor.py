@@ -166,14 +166,16 @@ def test_leaf_gradients_are_owned_writable_arrays_of_the_leafs_dtype_and_shape(g
     gradient = np.ones(out.shape, dtype=dtype)
     out.backward(gradient=gradient)
     for leaf in (a, b):
-        assert type(leaf.grad) is np.ndarray
+        assert type(leaf.grad) is Tensor and type(leaf.grad.data) is np.ndarray
         assert leaf.grad.dtype == dtype and leaf.grad.shape == leaf.shape
-        assert leaf.grad.flags.writeable
-        assert not np.shares_memory(leaf.grad, leaf.data)
-        assert not np.shares_memory(leaf.grad, gradient)
-    assert not np.shares_memory(a.grad, b.grad)
-    b_before = b.grad.copy()
+        assert leaf.grad.data.flags.writeable
+        assert not np.shares_memory(leaf.grad.data, leaf.data)
+        assert not np.shares_memory(leaf.grad.data, gradient)
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    b_before = b.grad.data.copy()
+    a_grad = a.grad
     a.grad += 100  # in place: must not reach b's gradient
+    assert a.grad is a_grad
     np.testing.assert_array_equal(b.grad, b_before)
 
 

@@ -49,7 +49,7 @@ def gradcheck(function: Callable[..., Tensor], inputs: Sequence[Tensor], eps: fl
 
     for i in checked:
         data = inputs[i].data
-        analytic = inputs[i].grad if inputs[i].grad is not None else np.zeros_like(data)
+        analytic = inputs[i].grad.data if inputs[i].grad is not None else np.zeros_like(data)
         numeric = np.zeros_like(data)
         for position in np.ndindex(data.shape):
             original = data[position]

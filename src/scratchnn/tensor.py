@@ -24,10 +24,13 @@ second backward through the same graph raises, unless ``retain_graph=True``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from scratchnn import random as _random
 
 ArrayLike = Any  # anything np.asarray accepts, or a Tensor
 
@@ -105,10 +108,22 @@ class Function:
     ``self.needs_input_grad``), each either the input's shape or broadcastable to it; the engine
     unbroadcasts. Whatever backward needs goes in ``self.saved`` (freed after backward).
     Gradients returned must be new arrays, ``grad_output`` itself, or views of it.
+
+    In-place safety (PyTorch's version counters): a class says what its ``saved`` aliases, so
+    that ``backward`` can refuse to run on values an in-place op has changed since forward:
+    ``saves_inputs`` (the input arrays themselves; default True), ``saves_output`` (the output
+    array), ``is_view`` (forward may return a view of the first input's array).
     """
 
+    saves_inputs = True
+    saves_output = False
+    is_view = False
+
     inputs: tuple[Tensor, ...]
+    input_fns: tuple[Function | None, ...]  # each input's grad_fn when this node was recorded
     needs_input_grad: tuple[bool, ...]
+    options: dict[str, Any]
+    versions: tuple[tuple[list[int], int], ...] = ()  # (version counter, value at forward)
     saved: Any = None
     released = False
 
@@ -138,10 +153,39 @@ class Function:
             shapes = " and ".join(str(tensor.shape) for tensor in inputs)
             raise ValueError(f"{cls.name()}: invalid for shapes {shapes}: {error}") from None
         out = Tensor._make(data, requires_grad)
+        if cls.is_view and np.may_share_memory(out.data, inputs[0].data):
+            base = inputs[0]
+            out._version = base._version  # views and their base count changes together
+            out._base = base if base._base is None else base._base
         if requires_grad:
-            node.inputs = inputs
-            out.grad_fn = node
+            node._record(inputs, out, options)
         return out
+
+    def _record(self, inputs: tuple[Tensor, ...], out: Tensor, options: dict[str, Any]) -> None:
+        """Make this node ``out``'s ``grad_fn``: the graph edge to each input's own node, and
+        the versions of what ``saved`` aliases (checked again by ``backward``)."""
+        self.inputs = inputs
+        self.input_fns = tuple([tensor.grad_fn for tensor in inputs])
+        self.options = options
+        cls = type(self)
+        if self.saved is not None or cls.is_view:
+            versions = [(t._version, t._version[0]) for t in inputs] if (
+                cls.saves_inputs or cls.is_view) else []
+            if cls.saves_output:
+                versions.append((out._version, out._version[0]))
+            self.versions = tuple(versions)
+        out.grad_fn = self
+
+    def check_versions(self) -> None:
+        """Raise if an in-place op changed a value this node saved for its backward."""
+        for counter, recorded in self.versions:
+            if counter[0] != recorded:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: {self!r} saved a tensor at version {recorded}, "
+                    f"which is now at version {counter[0]}; use an out-of-place op (x = x * 2 "
+                    "instead of x *= 2) or .clone() the tensor before changing it"
+                )
 
     @classmethod
     def name(cls) -> str:
@@ -159,12 +203,12 @@ class Function:
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
-    ``data`` is the underlying ``np.ndarray``; ``grad`` is an array of the same shape (or
+    ``data`` is the underlying ``np.ndarray``; ``grad`` is a Tensor of the same shape (or
     ``None``) filled by ``backward``. Python floats and float64 arrays become float32 unless
     ``dtype`` says otherwise; integer data (class labels) stays integer.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "_version", "_base", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -182,8 +226,10 @@ class Tensor:
                 f"{array.dtype} (numbers or booleans only)"
             )
         self.data: np.ndarray = array
-        self.grad: np.ndarray | None = None
+        self._grad: Tensor | None = None
         self.grad_fn: Function | None = None
+        self._version = [0]  # bumped by every in-place change; shared with views
+        self._base: Tensor | None = None  # the tensor this one is a view of
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -193,12 +239,36 @@ class Tensor:
         """The fast constructor that ops use: no dtype conversion, no copy."""
         tensor = object.__new__(Tensor)
         tensor.data = data if type(data) is np.ndarray else np.asarray(data)
-        tensor.grad = None
+        tensor._grad = None
         tensor.requires_grad = requires_grad
         tensor.grad_fn = None
+        tensor._version = [0]
+        tensor._base = None
         return tensor
 
     # ----------------------------------------------------------------- graph
+    @property
+    def grad(self) -> Tensor | None:
+        """d(loss)/d(self), a Tensor filled by ``backward`` (leaves that require grad only)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | np.ndarray | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor._make(np.asarray(value))
+            if value.shape != self.data.shape:
+                raise RuntimeError(
+                    f"assigned grad has shape {value.shape}, but the tensor has shape "
+                    f"{self.data.shape}"
+                )
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(
+                    f"assigned grad has dtype {value.data.dtype}, but the tensor has dtype "
+                    f"{self.data.dtype}"
+                )
+        self._grad = value
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
             raise TypeError(
@@ -213,12 +283,30 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
-    def detach(self) -> Tensor:
-        """The same data, cut off from the graph."""
-        return Tensor._make(self.data)
+    @property
+    def _version_number(self) -> int:
+        return self._version[0]
 
-    def backward(self, gradient: ArrayLike | None = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+    def detach(self) -> Tensor:
+        """The same data (and version counter), cut off from the graph."""
+        out = Tensor._make(self.data)
+        out._version = self._version
+        out._base = self if self._base is None else self._base
+        return out
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _Handle:
+        """Call ``hook(self)`` each time ``backward`` has accumulated into ``self.grad``
+        (leaves only). Returns a handle whose ``remove()`` unregisters it."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors")
+        hooks = _post_accumulate_hooks.setdefault(self, [])
+        hooks.append(hook)
+        return _Handle(hooks, hook)
+
+    def backward(self, gradient: ArrayLike | None = None, retain_graph: bool = False,
+                 inputs: Sequence[Tensor] | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad
+        (only into ``inputs`` when given).
 
         ``gradient`` is d(loss)/d(self); it may be omitted only when self has one element.
         """
@@ -227,57 +315,14 @@ class Tensor:
                 "backward: this tensor does not require grad and has no grad_fn "
                 "(did you compute it inside no_grad(), or from tensors without requires_grad?)"
             )
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: gradient can be implicitly created only for one-element "
-                    f"outputs; this tensor has shape {self.shape}; pass gradient=..."
-                )
-            root_gradient = np.ones(self.data.shape, dtype=self.data.dtype)
-        else:
-            if isinstance(gradient, Tensor):
-                gradient = gradient.data
-            root_gradient = np.array(gradient, dtype=self.dtype)  # a copy we own
-            if root_gradient.shape != self.shape:
-                raise ValueError(
-                    f"backward: gradient has shape {root_gradient.shape}, "
-                    f"but the tensor has shape {self.shape}"
-                )
-        if self.grad_fn is None:
-            _accumulate_into_leaf(self, root_gradient, set(), None, ())
+        root_gradient = _root_gradient(self, gradient, "backward")
+        if inputs is None:
+            run_backward(self, root_gradient, retain_graph)
             return
-        # gradient of each computed tensor still to be passed on (tensors hash by identity)
-        grads: dict[Tensor, np.ndarray] = {self: root_gradient}
-        adopted: set[int] = set()
-        for tensor in _reverse_topological_order(self):
-            node = tensor.grad_fn
-            if node.released:
-                raise RuntimeError(
-                    "backward: trying to go through the graph a second time, but its saved "
-                    "values were freed by the first backward; pass retain_graph=True to the "
-                    "first call if you need to"
-                )
-            grad_output = grads.pop(tensor)
-            input_grads = node.backward(grad_output)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
-            for source, grad in zip(node.inputs, input_grads, strict=False):
-                if grad is None or not source.requires_grad:
-                    continue
-                if grad.shape != source.data.shape:
-                    grad = unbroadcast(grad, source.data.shape)
-                    if grad.shape != source.data.shape:
-                        raise RuntimeError(
-                            f"backward: {node.name()} returned a gradient that does not "
-                            f"reduce to its input's shape {source.data.shape}"
-                        )
-                if source.grad_fn is None:
-                    _accumulate_into_leaf(source, grad, adopted, grad_output, input_grads)
-                    continue
-                previous = grads.get(source)
-                grads[source] = grad if previous is None else previous + grad
-            if not retain_graph:
-                node.release()
+        captured = run_backward(self, root_gradient, retain_graph, capture=list(inputs))
+        for tensor, grad in zip(inputs, captured, strict=True):
+            if grad is not None:
+                _accumulate_into_leaf(tensor, grad, set(), None, ())
 
     # ------------------------------------------------------------ properties
     @property
@@ -340,16 +385,212 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
+    # -------------------------------------------------------------- in place
+    # ``x.add_(y)``, ``x += y``, ``x[i] = v``: the same object and array, changed. PyTorch's
+    # rules: a leaf that requires grad may change in place only inside ``no_grad()`` (the
+    # optimizer idiom); on any other tensor in a graph the change is recorded as a new node,
+    # and ops that saved the old value find out through the version counter at backward.
+    def _inplace(self, name: str, function: Callable[..., Tensor], *args: Any,
+                 ufunc: np.ufunc | None = None, **kwargs: Any) -> Tensor:
+        """``self <- function(self, *args)``, written into ``self.data``; returns self."""
+        recording = _grad_enabled and (
+            self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        )
+        if recording:
+            if self.grad_fn is None and self.requires_grad:
+                raise RuntimeError(
+                    f"{name}: a leaf Variable that requires grad is being used in an in-place "
+                    "operation (update parameters inside `with scratchnn.no_grad():`, as "
+                    "optimizers do)"
+                )
+            if self._base is not None:
+                raise RuntimeError(
+                    f"{name}: in-place change of a view (an index, view, reshape or transpose "
+                    "of another tensor) while gradients are recorded is not supported by "
+                    "scratchnn; assign through the base tensor (x[i] = ...) or clone() first"
+                )
+            before = Tensor._make(self.data.copy(), self.requires_grad)
+            before.grad_fn = self.grad_fn
+            result = function(before, *args, **kwargs)
+        elif ufunc is not None:
+            other = args[0].data if isinstance(args[0], Tensor) else args[0]
+            try:
+                ufunc(self.data, other, out=self.data, casting="same_kind")
+            except TypeError:
+                raise _cast_error(name, np.result_type(self.data, other), self.dtype) from None
+            except ValueError:
+                raise _shape_error(name, np.shape(other), self.shape) from None
+            self._version[0] += 1
+            return self
+        else:
+            previous = _set_grad_enabled(False)
+            try:
+                result = function(self, *args, **kwargs)
+            finally:
+                _set_grad_enabled(previous)
+        if result.shape != self.shape:
+            raise _shape_error(name, result.shape, self.shape)
+        try:
+            np.copyto(self.data, result.data, casting="same_kind")
+        except TypeError:
+            raise _cast_error(name, result.dtype, self.dtype) from None
+        self._version[0] += 1
+        if recording:
+            self.grad_fn = result.grad_fn
+            self.requires_grad = result.requires_grad
+        return self
+
+    def add_(self, other: ArrayLike, *, alpha: float = 1) -> Tensor:
+        """self += alpha * other, in place."""
+        if alpha != 1:
+            other = _functional.mul(other, alpha)
+        return self._inplace("add_", _functional.add, other, ufunc=np.add)
+
+    def sub_(self, other: ArrayLike, *, alpha: float = 1) -> Tensor:
+        """self -= alpha * other, in place."""
+        if alpha != 1:
+            other = _functional.mul(other, alpha)
+        return self._inplace("sub_", _functional.sub, other, ufunc=np.subtract)
+
+    def mul_(self, other: ArrayLike) -> Tensor:
+        return self._inplace("mul_", _functional.mul, other, ufunc=np.multiply)
+
+    def div_(self, other: ArrayLike) -> Tensor:
+        return self._inplace("div_", _functional.div, other, ufunc=np.true_divide)
+
+    def pow_(self, exponent: ArrayLike) -> Tensor:
+        return self._inplace("pow_", _functional.pow, exponent)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+    __ipow__ = pow_
+
+    def addcmul_(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        """self += value * tensor1 * tensor2, in place."""
+        return self.add_(_functional.mul(tensor1, tensor2), alpha=value)
+
+    def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        """self += value * tensor1 / tensor2, in place."""
+        return self.add_(_functional.div(tensor1, tensor2), alpha=value)
+
+    def lerp_(self, end: ArrayLike, weight: ArrayLike) -> Tensor:
+        """self += weight * (end - self), in place."""
+        return self._inplace(
+            "lerp_", lambda x: _functional.add(x, _functional.mul(_functional.sub(end, x), weight))
+        )
+
+    def neg_(self) -> Tensor:
+        return self._inplace("neg_", _functional.neg)
+
+    def abs_(self) -> Tensor:
+        return self._inplace("abs_", _functional.abs)
+
+    def exp_(self) -> Tensor:
+        return self._inplace("exp_", _functional.exp)
+
+    def log_(self) -> Tensor:
+        return self._inplace("log_", _functional.log)
+
+    def sqrt_(self) -> Tensor:
+        return self._inplace("sqrt_", _functional.sqrt)
+
+    def relu_(self) -> Tensor:
+        return self._inplace("relu_", _functional.relu)
+
+    def sigmoid_(self) -> Tensor:
+        return self._inplace("sigmoid_", _functional.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return self._inplace("tanh_", _functional.tanh)
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        return self._inplace("clamp_", _functional.clamp, min, max)
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask: ArrayLike, value: float) -> Tensor:
+        """Set the elements where ``mask`` is True to ``value``, in place."""
+        return self._inplace("masked_fill_", lambda x: _functional.where(mask, value, x))
+
+    def fill_(self, value: float | Tensor) -> Tensor:
+        """Every element set to ``value`` (a number or a one-element tensor), in place."""
+        return self.copy_(value if isinstance(value, Tensor) else np.asarray(value))
+
+    def zero_(self) -> Tensor:
+        """Every element set to 0, in place (``p.grad.zero_()``)."""
+        return self.copy_(np.zeros((), self.dtype))
+
+    def copy_(self, src: ArrayLike) -> Tensor:
+        """The values of ``src`` (broadcast to self's shape, converted to self's dtype)."""
+        recording = _grad_enabled and (
+            self.requires_grad or (isinstance(src, Tensor) and src.requires_grad)
+        )
+        if not recording:
+            source = src.data if isinstance(src, Tensor) else src
+            try:
+                np.copyto(self.data, source, casting="unsafe")
+            except ValueError:
+                raise _shape_error("copy_", np.shape(source), self.shape) from None
+            self._version[0] += 1
+            return self
+        source = src if isinstance(src, Tensor) else Tensor(src, dtype=self.dtype)
+        if source.dtype != self.dtype:
+            source = _functional.to(source, self.dtype)
+        everywhere = np.ones(self.shape, dtype=bool)
+        return self._inplace("copy_", lambda x: _functional.where(everywhere, source, x))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with samples of N(mean, std²) from scratchnn's generator, in place."""
+        samples = _random.generator().normal(mean, std, self.shape)
+        return self.copy_(Tensor._make(samples.astype(self.dtype)))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        """Fill with samples of U(a, b) from scratchnn's generator, in place."""
+        samples = _random.generator().uniform(a, b, self.shape)
+        return self.copy_(Tensor._make(samples.astype(self.dtype)))
+
     def __setitem__(self, index: Any, value: ArrayLike) -> None:
-        if self.requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "in-place assignment to a tensor that requires grad; "
-                "do it inside no_grad() or on .data"
-            )
-        self.data[_index_arrays(index)] = value.data if isinstance(value, Tensor) else value
+        """``x[index] = value``: recorded in the graph like any in-place op."""
+        index = _index_arrays(index)
+        if not (_grad_enabled and (self.requires_grad or (isinstance(value, Tensor)
+                                                         and value.requires_grad))):
+            try:
+                self.data[index] = value.data if isinstance(value, Tensor) else value
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"setitem: {error}") from None
+            self._version[0] += 1
+            return
+        self._inplace("setitem", _functional.index_put, index, value)
 
     # Operators, reductions and shape methods are attached by scratchnn.functional at import
     # time (see the bottom of that module), so each is defined once, next to its op.
+
+
+def _cast_error(name: str, result: Any, wanted: Any) -> RuntimeError:
+    return RuntimeError(
+        f"{name}: result type {np.dtype(result)} can't be cast to the desired output type "
+        f"{np.dtype(wanted)} (in-place ops keep the tensor's dtype)"
+    )
+
+
+def _shape_error(name: str, result: tuple[int, ...], wanted: tuple[int, ...]) -> RuntimeError:
+    return RuntimeError(
+        f"{name}: output with shape {wanted} doesn't match the broadcast shape {result} "
+        "(an in-place op cannot change the tensor's shape)"
+    )
+
+
+def _set_grad_enabled(enabled: bool) -> bool:
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, enabled
+    return previous
+
+
+# Tensor methods call the functional API, which sits above this module and registers itself
+# here when imported (``import scratchnn`` does it); the engine never imports it.
+_functional: Any = None
 
 
 def _index_arrays(index: Any) -> Any:
@@ -361,27 +602,127 @@ def _index_arrays(index: Any) -> Any:
     return index
 
 
-def _reverse_topological_order(root: Tensor) -> list[Tensor]:
-    """The computed (non-leaf) tensors that ``root`` depends on, each before its inputs.
+def _root_gradient(root: Tensor, gradient: ArrayLike | None, who: str) -> np.ndarray:
+    """d(loss)/d(root) as an array we own: ones for a one-element root, else ``gradient``."""
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{who}: gradient can be implicitly created only for one-element outputs; "
+                f"this tensor has shape {root.shape}; pass gradient=..."
+            )
+        return np.ones(root.data.shape, dtype=root.data.dtype)
+    if isinstance(gradient, Tensor):
+        gradient = gradient.data
+    array = np.array(gradient, dtype=root.dtype)  # a copy we own
+    if array.shape != root.shape:
+        raise ValueError(
+            f"{who}: gradient has shape {array.shape}, but the tensor has shape {root.shape}"
+        )
+    return array
+
+
+def run_backward(root: Tensor, root_gradient: np.ndarray, retain_graph: bool = False,
+                 capture: Sequence[Tensor] | None = None) -> list[np.ndarray | None] | None:
+    """The engine: pass ``root_gradient`` back through the graph that made ``root``.
+
+    Gradients are keyed by graph node (a node has one output), so a tensor changed in place
+    after some op used it still sends that op's gradient to the node it had then. Without
+    ``capture``, leaves that require grad accumulate into ``.grad``; with it, nothing is
+    accumulated and the gradients of the ``capture`` tensors are returned (None where the
+    root does not depend on one): that is ``scratchnn.autograd.grad``.
+    """
+    global _backward_depth
+    captured: list[np.ndarray | None] | None = None
+    if capture is not None:
+        captured = [None] * len(capture)
+        capture_leaves = {t: i for i, t in enumerate(capture) if t.grad_fn is None}
+        capture_nodes = {t.grad_fn: i for i, t in enumerate(capture) if t.grad_fn is not None}
+    _backward_depth += 1
+    try:
+        if root.grad_fn is None:
+            if captured is not None:
+                if root in capture_leaves:
+                    captured[capture_leaves[root]] = root_gradient
+                return captured
+            _accumulate_into_leaf(root, root_gradient, set(), None, ())
+            return None
+        grads: dict[Function, np.ndarray] = {root.grad_fn: root_gradient}
+        adopted: set[int] = set()
+        for node in _reverse_topological_order(root.grad_fn):
+            if node.released:
+                raise RuntimeError(
+                    "backward: trying to go through the graph a second time, but its saved "
+                    "values were freed by the first backward; pass retain_graph=True to the "
+                    "first call if you need to"
+                )
+            if node.versions:
+                node.check_versions()
+            grad_output = grads.pop(node)
+            if captured is not None and node in capture_nodes:
+                captured[capture_nodes[node]] = grad_output.copy()
+            input_grads = node.backward(grad_output)
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
+            if len(input_grads) < len(node.inputs):
+                raise RuntimeError(
+                    f"backward: {node.name()} returned {len(input_grads)} gradients for "
+                    f"{len(node.inputs)} inputs"
+                )
+            for source, source_fn, needed, grad in zip(
+                node.inputs, node.input_fns, node.needs_input_grad, input_grads, strict=False
+            ):
+                if grad is None or not needed:
+                    continue
+                if grad.shape != source.data.shape:
+                    grad = unbroadcast(grad, source.data.shape)
+                    if grad.shape != source.data.shape:
+                        raise RuntimeError(
+                            f"backward: {node.name()} returned a gradient that does not "
+                            f"reduce to its input's shape {source.data.shape}"
+                        )
+                if source_fn is None:
+                    if captured is None:
+                        _accumulate_into_leaf(source, grad, adopted, grad_output, input_grads)
+                    elif source in capture_leaves:
+                        slot = capture_leaves[source]
+                        previous = captured[slot]
+                        captured[slot] = grad.copy() if previous is None else previous + grad
+                    continue
+                previous = grads.get(source_fn)
+                grads[source_fn] = grad if previous is None else previous + grad
+            if not retain_graph:
+                node.release()
+        return captured
+    finally:
+        _backward_depth -= 1
+        if _backward_depth == 0 and _queued_callbacks:
+            callbacks = list(_queued_callbacks)
+            _queued_callbacks.clear()
+            for callback in callbacks:
+                callback()
+
+
+def _reverse_topological_order(root: Function) -> list[Function]:
+    """The graph nodes that ``root`` depends on (``root`` included), each before the nodes
+    that made its inputs.
 
     Depth-first search with an explicit stack (no recursion, so 10,000-op chains are fine).
-    Leaves are left out: they take their gradient as soon as it arrives.
     """
-    order: list[Tensor] = []
-    visited: set[Tensor] = set()  # Tensors hash by identity
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(root, False)]
     while stack:
-        tensor, inputs_done = stack.pop()
+        node, inputs_done = stack.pop()
         if inputs_done:
-            order.append(tensor)
+            order.append(node)
             continue
-        if tensor in visited:
+        if id(node) in visited:
             continue
-        visited.add(tensor)
-        stack.append((tensor, True))
-        for source in tensor.grad_fn.inputs:
-            if source.grad_fn is not None and source.requires_grad and source not in visited:
-                stack.append((source, False))
+        visited.add(id(node))
+        stack.append((node, True))
+        for source_fn in node.input_fns:
+            if source_fn is not None and id(source_fn) not in visited:
+                stack.append((source_fn, False))
     order.reverse()
     return order
 
@@ -393,7 +734,7 @@ def _accumulate_into_leaf(
     grad_output: np.ndarray | None,
     input_grads: tuple[np.ndarray | None, ...],
 ) -> None:
-    """``leaf.grad += grad``, in place.
+    """``leaf.grad += grad``, in place (then the leaf's post-accumulate hooks run).
 
     The first gradient is adopted without a copy when its op's backward (which received
     ``grad_output`` and returned ``input_grads``) made it for this leaf alone: not a view, not
@@ -401,22 +742,53 @@ def _accumulate_into_leaf(
     array returned for several inputs, not already adopted by another leaf. Otherwise a later
     in-place accumulation into ``leaf.grad`` would change a gradient still on its way.
     """
+    if not leaf.requires_grad:
+        return
     if type(grad) is not np.ndarray:  # NumPy turns 0-d results into scalars
         grad = np.array(grad)
     if grad.dtype != leaf.data.dtype:
         grad = grad.astype(leaf.data.dtype)
-    if leaf.grad is not None:
-        np.add(leaf.grad, grad, out=leaf.grad)
-        return
-    owned = (
-        grad is not grad_output
-        and grad.base is None
-        and grad.flags.writeable
-        and id(grad) not in adopted
-        and sum(returned is grad for returned in input_grads) <= 1
-    )
-    leaf.grad = grad if owned else grad.copy()
-    adopted.add(id(leaf.grad))
+    if leaf._grad is not None:
+        np.add(leaf._grad.data, grad, out=leaf._grad.data)
+    else:
+        owned = (
+            grad is not grad_output
+            and grad.base is None
+            and grad.flags.writeable
+            and id(grad) not in adopted
+            and sum(returned is grad for returned in input_grads) <= 1
+        )
+        leaf._grad = Tensor._make(grad if owned else grad.copy())
+        adopted.add(id(leaf._grad.data))
+    if _post_accumulate_hooks:
+        for hook in _post_accumulate_hooks.get(leaf, ()):
+            hook(leaf)
+
+
+_post_accumulate_hooks: weakref.WeakKeyDictionary[Tensor, list[Callable[[Tensor], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_queued_callbacks: list[Callable[[], None]] = []
+_backward_depth = 0
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` once when the backward pass now running has finished (e.g. to
+    average gradients across processes after all of them are accumulated)."""
+    if _backward_depth == 0:
+        raise RuntimeError("queue_callback: no backward pass is running")
+    _queued_callbacks.append(callback)
+
+
+class _Handle:
+    """What ``register_*_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def as_tensor(value: ArrayLike, like: Tensor | None = None) -> Tensor:

@@ -91,12 +91,12 @@ def check_first_step(x: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray
     sigmoid = 1 / (1 + np.exp(-z))
     rho = (sigmoid - y) / len(x) * sigmoid * (1 - sigmoid)
     dW, db = x.T @ rho, np.sum(rho, axis=0, keepdims=True)
-    difference = max(np.abs(W_t.grad - dW).max(), np.abs(b_t.grad - db).max())
+    difference = max(np.abs(W_t.grad.data - dW).max(), np.abs(b_t.grad.data - db).max())
 
     say("gradient check of the first step (scratchnn.gradcheck): passed")
     say(f"autograd vs the seed's hand-derived gradient: max difference {difference:.2e}")
     return {"gradcheck_passed": bool(passed), "autograd_vs_hand_max_difference": float(difference),
-            "first_step_dW": W_t.grad.ravel(), "first_step_db": b_t.grad.ravel()}
+            "first_step_dW": W_t.grad.data.ravel(), "first_step_db": b_t.grad.data.ravel()}
 
 
 def plot_ranks(out: Path, df: dict[str, np.ndarray]) -> list[str]:

@@ -86,8 +86,8 @@ def by_autograd() -> dict[str, Any]:
 
     loss = bce(forward(), y)
     loss.backward()
-    grads = {"dW1": W1.grad.copy(), "db1": b1.grad.copy(), "dW2": W2.grad.copy(),
-             "db2": b2.grad.copy()}
+    grads = {"dW1": W1.grad.data.copy(), "db1": b1.grad.data.copy(),
+             "dW2": W2.grad.data.copy(), "db2": b2.grad.data.copy()}
 
     for param in (W1, b1, W2, b2):
         param.data -= LEARNING_RATE * param.grad

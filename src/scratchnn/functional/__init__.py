@@ -15,6 +15,9 @@ where the forward and backward math lives. The package is split by concern:
 Where PyTorch says ``dim``/``keepdim``, NumPy's ``axis``/``keepdims`` are accepted too.
 """
 
+import sys
+
+from scratchnn import tensor as _tensor_module
 from scratchnn.functional.activations import (
     dropout,
     leaky_relu,
@@ -87,6 +90,7 @@ from scratchnn.functional.shapes import (
     concatenate,
     flatten,
     getitem,
+    index_put,
     permute,
     reshape,
     squeeze,
@@ -102,10 +106,15 @@ __all__ = [
     "REDUCTIONS", "Dim", "DimensionError", "ValuesIndices", "abs", "add", "amax", "amin",
     "argmax", "argmin", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat",
     "clamp", "clip", "concatenate", "cross_entropy", "dim_aliases", "div", "dropout", "eq",
-    "exp", "flatten", "gather", "ge", "getitem", "gt", "install_tensor_methods", "l1_loss",
+    "exp", "flatten", "gather", "ge", "getitem", "index_put", "gt", "install_tensor_methods",
+    "l1_loss",
     "le", "leaky_relu", "linear", "log", "log_softmax", "logical_and", "logical_not",
     "logical_or", "logical_xor", "lt", "matmul", "max", "maximum", "mean", "min", "minimum",
     "mse_loss", "mul", "ne", "neg", "nll_loss", "permute", "pow", "relu", "reshape",
     "shape_arg", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "tanh", "to",
     "transpose", "unsqueeze", "view", "where",
 ]
+
+# Tensor's methods call this API through the engine's reference to it (tensor.py sits below
+# this package and never imports it).
+_tensor_module._functional = sys.modules[__name__]

@@ -95,6 +95,24 @@ def getitem(x: Tensor, index: Any) -> Tensor:
                          f"{error}") from None
 
 
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of x with ``x[index] = value`` (value broadcast to ``x[index]``'s shape); what
+    ``x[index] = value`` records when gradients flow."""
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(part.data if isinstance(part, Tensor) else part for part in index)
+    value = as_tensor(value, like=x)
+    if value.dtype != x.dtype:
+        value = Tensor._make(value.data.astype(x.dtype)) if not value.requires_grad else (
+            ops.Cast.apply(value, dtype=x.dtype))
+    try:
+        return ops.IndexPut.apply(x, value, index=index)
+    except (IndexError, ValueError) as error:
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: "
+                         f"{error}") from None
+
+
 @dim_aliases
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim."""

@@ -418,7 +418,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad[...] = 0
+                param.grad.data[...] = 0
 
     def summary(self, input_shape: int | tuple[int, ...], print_fn: Callable[[str], Any] = print,
                 ) -> None:

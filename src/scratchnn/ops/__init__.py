@@ -23,6 +23,7 @@ from scratchnn.ops.elementwise import (
     Tanh,
     Where,
 )
+from scratchnn.ops.index_put import IndexPut
 from scratchnn.ops.loss import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -35,7 +36,8 @@ from scratchnn.ops.shape import Cat, GetItem, Permute, Reshape, Stack
 
 __all__ = [
     "Abs", "Add", "Amax", "Amin", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast",
-    "Cat", "Clip", "CrossEntropy", "Div", "Dropout", "Exp", "Gather", "GetItem", "LeakyReLU",
+    "Cat", "Clip", "CrossEntropy", "Div", "Dropout", "Exp", "Gather", "GetItem", "IndexPut",
+    "LeakyReLU",
     "Linear", "Log", "LogSoftmax", "MatMul", "Maximum", "Mean", "Minimum", "Mul", "NLLLoss",
     "Neg", "Permute", "Pow", "ReLU", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub",
     "Sum", "Tanh", "Where",

@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from scratchnn.optim.optimizer import Optimizer, ParamsArg, check_nonnegative, effective_grad
+from scratchnn.optim.optimizer import (
+    Optimizer,
+    ParamsArg,
+    check_nonnegative,
+    effective_grad,
+    grad_array,
+)
 
 
 class Adam(Optimizer):
@@ -96,9 +102,9 @@ class Adam(Optimizer):
             if decoupled:
                 if weight_decay != 0:
                     param *= 1 - lr * weight_decay
-                grad = effective_grad(p.grad, param, 0.0, group["maximize"])
+                grad = effective_grad(grad_array(p), param, 0.0, group["maximize"])
             else:
-                grad = effective_grad(p.grad, param, weight_decay, group["maximize"])
+                grad = effective_grad(grad_array(p), param, weight_decay, group["maximize"])
 
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             scratch = self._work_array(param)  # the one temporary array of this step

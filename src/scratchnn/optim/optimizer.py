@@ -3,9 +3,10 @@
 An optimizer only ever touches two attributes of a parameter ``p``:
 
 * ``p.data``: the values, a writable ``np.ndarray`` that is updated **in place**;
-* ``p.grad``: the gradient, an array of the same shape, or ``None`` (the parameter is skipped).
+* ``p.grad``: the gradient: a Tensor (its ``.data`` array) or an array of the same shape, or
+  ``None`` (the parameter is skipped). :func:`grad_array` reads either.
 
-``p.grad`` is treated as read-only: it may be a view shared with other code, so every update
+``p.grad.data`` is treated as read-only: it may be a view shared with other code, so every update
 that needs a modified gradient (weight decay, ``maximize``) writes into a new array instead.
 """
 
@@ -23,7 +24,7 @@ class ParameterLike(Protocol):
     """Anything with ``data`` and ``grad`` arrays, e.g. ``scratchnn.nn.Parameter``."""
 
     data: np.ndarray
-    grad: np.ndarray | None
+    grad: Any  # a Tensor (an object with a .data array), an array, or None
 
 
 ParamsArg = Iterable[ParameterLike] | Iterable[dict[str, Any]]
@@ -121,6 +122,10 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             self._update_group(group)
+            for param in group["params"]:
+                version = getattr(param, "_version", None)
+                if version is not None:  # the values changed in place: graphs that saved
+                    version[0] += 1      # them refuse to backward (as in PyTorch)
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:
@@ -140,12 +145,12 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: ``p.grad = None`` (default), or fill them with zeros in place.
 
-        With ``set_to_none=False`` a read-only gradient is replaced by a new zero array
+        With ``set_to_none=False`` a read-only gradient array is replaced by a new zero array
         (it cannot be zeroed in place).
         """
         for group in self.param_groups:
             for param in group["params"]:
-                grad = param.grad
+                grad = grad_array(param)
                 if grad is None:
                     continue
                 if set_to_none:
@@ -280,6 +285,14 @@ def check_nonnegative(group: dict[str, Any], *names: str) -> None:
         if not group[name] >= 0.0:  # also rejects NaN
             what = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
             raise ValueError(f"Invalid {what}: {group[name]}")
+
+
+def grad_array(param: ParameterLike) -> np.ndarray | None:
+    """``param.grad`` as an array: a Tensor's ``.data``, an array as it is, or None."""
+    grad = param.grad
+    if grad is None or type(grad) is np.ndarray:
+        return grad
+    return grad.data
 
 
 def effective_grad(

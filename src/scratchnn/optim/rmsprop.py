@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from scratchnn.optim.optimizer import Optimizer, ParamsArg, check_nonnegative, effective_grad
+from scratchnn.optim.optimizer import (
+    Optimizer,
+    ParamsArg,
+    check_nonnegative,
+    effective_grad,
+    grad_array,
+)
 
 
 class RMSprop(Optimizer):
@@ -89,7 +95,7 @@ class RMSprop(Optimizer):
                     state["grad_avg"] = np.zeros_like(param)
             state["step"] += 1
 
-            grad = effective_grad(p.grad, param, group["weight_decay"], group["maximize"])
+            grad = effective_grad(grad_array(p), param, group["weight_decay"], group["maximize"])
             scratch = self._work_array(param)  # the one temporary array of this step
 
             # v ← α·v + (1 - α)·g²

@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from scratchnn.optim.optimizer import Optimizer, ParamsArg, check_nonnegative, effective_grad
+from scratchnn.optim.optimizer import (
+    Optimizer,
+    ParamsArg,
+    check_nonnegative,
+    effective_grad,
+    grad_array,
+)
 
 
 class SGD(Optimizer):
@@ -72,7 +78,7 @@ class SGD(Optimizer):
             if p.grad is None:
                 continue
             param = p.data
-            grad = effective_grad(p.grad, param, weight_decay, maximize)
+            grad = effective_grad(grad_array(p), param, weight_decay, maximize)
 
             step = self._work_array(param)  # θ moves by this: γ·g, γ·b or γ·(g + μ·b)
             if momentum == 0:
