@@ -60,6 +60,18 @@ from scratchnn.functional.comparisons import (
     lt,
     ne,
 )
+from scratchnn.functional.conv import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose2d,
+    dropout2d,
+    fold,
+    max_pool2d,
+    pad,
+    unfold,
+)
 from scratchnn.functional.losses import (
     REDUCTIONS,
     binary_cross_entropy,
@@ -73,6 +85,7 @@ from scratchnn.functional.methods import (  # noqa: F401 (_install_tensor_method
     _install_tensor_methods,
     install_tensor_methods,
 )
+from scratchnn.functional.normalization import batch_norm, embedding, group_norm, layer_norm
 from scratchnn.functional.reductions import (
     ValuesIndices,
     amax,
@@ -103,6 +116,8 @@ from scratchnn.functional.shapes import (
 install_tensor_methods()
 
 __all__ = [
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose2d",
+    "dropout2d", "embedding", "fold", "group_norm", "layer_norm", "max_pool2d", "pad", "unfold",
     "REDUCTIONS", "Dim", "DimensionError", "ValuesIndices", "abs", "add", "amax", "amin",
     "argmax", "argmin", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat",
     "clamp", "clip", "concatenate", "cross_entropy", "dim_aliases", "div", "dropout", "eq",

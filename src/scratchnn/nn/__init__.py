@@ -5,7 +5,10 @@
     loss = nn.CrossEntropyLoss()(model(x), y)
 """
 
-from scratchnn.nn import functional, init, parallel
+from scratchnn.nn import functional, init, parallel, utils
+from scratchnn.nn.conv import Conv1d, Conv2d, ConvTranspose2d
+from scratchnn.nn.dropout import Dropout2d
+from scratchnn.nn.embedding import Embedding
 from scratchnn.nn.layers import (
     Dropout,
     Flatten,
@@ -13,7 +16,9 @@ from scratchnn.nn.layers import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    ModuleDict,
     ModuleList,
+    ParameterList,
     ReLU,
     Sequential,
     Sigmoid,
@@ -29,8 +34,22 @@ from scratchnn.nn.loss import (
     NLLLoss,
 )
 from scratchnn.nn.module import IncompatibleKeys, Module, Parameter, StateDictError
+from scratchnn.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from scratchnn.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "Dropout2d",
+    "Embedding",
+    "GroupNorm",
+    "LayerNorm",
+    "MaxPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
@@ -44,7 +63,9 @@ __all__ = [
     "LogSoftmax",
     "MSELoss",
     "Module",
+    "ModuleDict",
     "ModuleList",
+    "ParameterList",
     "NLLLoss",
     "Parameter",
     "ReLU",

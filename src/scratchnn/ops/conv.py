@@ -1,0 +1,367 @@
+"""Convolutions as one matrix multiplication: im2col -> GEMM -> reshape, and back.
+
+Layout
+------
+Outside, images are NCHW as in PyTorch. Inside, every op here works on channels-last
+(NHWC) memory: a convolution's GEMM produces an ``(N*Ho*Wo, C_out)`` matrix, which *is*
+NHWC memory, and the op returns it as an NCHW-shaped **view** (``transpose(0, 3, 1, 2)``,
+no copy). Elementwise ops (ReLU, ...) keep that memory order (NumPy's ``order='K'``), the
+pooling ops produce it too, so the next convolution finds its input already channels-last.
+
+im2col
+------
+For a kernel ``(kh, kw)`` the column matrix has one row per output pixel and one column
+per (kernel row, kernel column, input channel)::
+
+    cols[n, oy, ox, i, j, c] = x[n, oy*sy + i*dy - pad_top, ox*sx + j*dx - pad_left, c]
+
+(zero where that falls into the padding). It is filled with one strided block copy per
+kernel offset ``(i, j)`` (9 copies for a 3x3 kernel, each moving whole rows of C
+contiguous channels), written straight into GEMM layout: no padded copy of the input and
+no Python loop over pixels. Then ``out = cols.reshape(N*Ho*Wo, kh*kw*C) @ W_mat`` with
+``W_mat[(i, j, c), o] = weight[o, c, i, j]``.
+
+Backward: ``dW_mat = cols^T @ g``, ``db = sum of g over rows``, ``dcols = g @ W_mat^T``,
+and col2im adds each offset's block of ``dcols`` back where it was copied from (9 strided
+adds): the adjoint of im2col.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratchnn.tensor import Function
+
+Pair = tuple[int, int]
+
+
+# ------------------------------------------------------------------ im2col / col2im
+def conv_output_size(size: int, kernel: int, stride: int, dilation: int, pad_lo: int,
+                     pad_hi: int) -> int:
+    """floor((size + pad_lo + pad_hi - dilation*(kernel-1) - 1) / stride) + 1."""
+    return (size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def spans(size: int, out_size: int, kernel: int, stride: int, dilation: int,
+           pad_lo: int) -> list[tuple[int, int, int, slice]]:
+    """For each kernel offset i along one axis: (i, first output, end output, input slice),
+    the outputs ``o`` in [first, end) reading input ``o*stride + i*dilation - pad_lo``,
+    which is inside [0, size). Offsets that only ever read padding are left out."""
+    spans = []
+    for i in range(kernel):
+        shift = i * dilation - pad_lo
+        first = (-shift + stride - 1) // stride if shift < 0 else 0  # ceil(-shift / stride)
+        last_input = size - 1 - shift  # o*stride <= last_input
+        end = min(out_size, last_input // stride + 1) if last_input >= 0 else 0
+        if end <= first:
+            continue
+        start = first * stride + shift
+        spans.append((i, first, end, slice(start, start + (end - first - 1) * stride + 1,
+                                           stride)))
+    return spans
+
+
+def im2col(x_nhwc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
+           padding: tuple[int, int, int, int], out_size: Pair) -> np.ndarray:
+    """Columns ``(N, Ho, Wo, kh, kw, C)`` of an ``(N, H, W, C)`` array (see the module
+    docstring); ``padding = (top, bottom, left, right)`` zeros."""
+    n, h, w, c = x_nhwc.shape
+    (kh, kw), (ho, wo) = kernel, out_size
+    cols = np.empty((n, ho, wo, kh, kw, c), dtype=x_nhwc.dtype)
+    rows = spans(h, ho, kh, stride[0], dilation[0], padding[0])
+    columns = spans(w, wo, kw, stride[1], dilation[1], padding[2])
+    covered_rows = {i: (a, b) for i, a, b, _ in rows}
+    covered_cols = {j: (a, b) for j, a, b, _ in columns}
+    for i in range(kh):  # zero what falls into the padding: thin border strips only
+        for j in range(kw):
+            block = cols[:, :, :, i, j]
+            y0, y1 = covered_rows.get(i, (0, 0))
+            x0, x1 = covered_cols.get(j, (0, 0))
+            if y1 <= y0 or x1 <= x0:
+                block[...] = 0
+                continue
+            block[:, :y0] = 0
+            block[:, y1:] = 0
+            block[:, y0:y1, :x0] = 0
+            block[:, y0:y1, x1:] = 0
+    for i, y0, y1, ys in rows:
+        for j, x0, x1, xs in columns:
+            cols[:, y0:y1, x0:x1, i, j] = x_nhwc[:, ys, xs]
+    return cols
+
+
+def col2im(cols: np.ndarray, in_size: Pair, stride: Pair, dilation: Pair,
+           padding: tuple[int, int, int, int]) -> np.ndarray:
+    """The adjoint of :func:`im2col`: ``(N, Ho, Wo, kh, kw, C)`` -> ``(N, H, W, C)``, every
+    column entry added to the input pixel it was copied from (padding entries dropped)."""
+    n, ho, wo, kh, kw, c = cols.shape
+    h, w = in_size
+    rows = spans(h, ho, kh, stride[0], dilation[0], padding[0])
+    columns = spans(w, wo, kw, stride[1], dilation[1], padding[2])
+    out = None
+    first = None
+    if stride == (1, 1):  # an offset that covers every pixel: start from a copy, not zeros
+        for i, y0, y1, _ in rows:
+            for j, x0, x1, _ in columns:
+                if out is None and y1 - y0 == h and x1 - x0 == w:
+                    first = (i, j)
+                    out = np.empty((n, h, w, c), dtype=cols.dtype)
+                    np.copyto(out, cols[:, y0:y1, x0:x1, i, j])
+    if out is None:
+        out = np.zeros((n, h, w, c), dtype=cols.dtype)
+    for i, y0, y1, ys in rows:
+        for j, x0, x1, xs in columns:
+            if (i, j) != first:
+                target = out[:, ys, xs]
+                np.add(target, cols[:, y0:y1, x0:x1, i, j], out=target)
+    return out
+
+
+def nhwc(x: np.ndarray) -> np.ndarray:
+    """An NCHW-shaped array as a C-contiguous NHWC array (a free view when its memory is
+    channels-last already, as the outputs of these ops are)."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def nchw_view(x_nhwc: np.ndarray) -> np.ndarray:
+    """An ``(N, H, W, C)`` array seen as ``(N, C, H, W)`` (a view: no copy)."""
+    return x_nhwc.transpose(0, 3, 1, 2)
+
+
+def _weight_matrix(weight: np.ndarray) -> np.ndarray:
+    """``(C_out, C_in, kh, kw)`` -> ``(kh*kw*C_in, C_out)``: rows in im2col's column order."""
+    c_out = weight.shape[0]
+    return np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(-1, c_out)
+
+
+def _weight_from_matrix(matrix: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`_weight_matrix`: ``(kh*kw*C_in, C_out)`` -> ``shape``."""
+    c_out, c_in, kh, kw = shape
+    return np.ascontiguousarray(matrix.reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1))
+
+
+# ------------------------------------------------------------------------- Conv2d
+class Conv2d(Function):
+    """2-D cross-correlation, PyTorch's ``conv2d``.
+
+    x: (N, C_in, H, W), weight: (C_out, C_in/groups, kh, kw), bias: (C_out,) ->
+    out: (N, C_out, Ho, Wo),  Ho = floor((H + top + bottom - dy*(kh-1) - 1)/sy) + 1.
+
+    out[n, o, y, x] = b[o] + sum_{c,i,j} w[o, c, i, j] x_pad[n, g*Cg + c, y*sy + i*dy, x*sx + j*dx]
+    (o in group g). As matrices (one group): ``out = cols @ W_mat + b``;
+    ``dW_mat = cols^T @ g``, ``db = g summed over N, Ho, Wo``, ``dx = col2im(g @ W_mat^T)``.
+    With groups, the same per group (a batched matmul over the groups).
+
+    Options: stride, dilation (pairs), padding = (top, bottom, left, right), groups.
+    The output is an NCHW view of NHWC memory (see the module docstring).
+    """
+
+    saves_inputs = False  # keeps the columns and the weight matrix (copies)
+
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0),
+                dilation=(1, 1), groups=1):
+        n, _, h, w = x.shape
+        c_out, c_group, kh, kw = weight.shape
+        ho = conv_output_size(h, kh, stride[0], dilation[0], padding[0], padding[1])
+        wo = conv_output_size(w, kw, stride[1], dilation[1], padding[2], padding[3])
+        if ho <= 0 or wo <= 0:
+            raise ValueError(
+                f"the kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded "
+                f"input ({h + padding[0] + padding[1]}, {w + padding[2] + padding[3]})"
+            )
+        cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
+        rows = n * ho * wo
+        if groups == 1:
+            w_mat = _weight_matrix(weight)
+            out = np.matmul(cols.reshape(rows, -1), w_mat)
+        else:
+            # (rows, kh*kw, G, Cg) -> (G, rows, kh*kw*Cg): one GEMM per group, batched
+            cols = cols.reshape(rows, kh * kw, groups, c_group).transpose(2, 0, 1, 3)
+            cols = np.ascontiguousarray(cols).reshape(groups, rows, kh * kw * c_group)
+            w_mat = np.ascontiguousarray(
+                weight.reshape(groups, c_out // groups, c_group, kh, kw).transpose(0, 3, 4, 2, 1)
+            ).reshape(groups, kh * kw * c_group, c_out // groups)
+            out = np.matmul(cols, w_mat).transpose(1, 0, 2).reshape(rows, c_out)
+        if bias is not None:
+            out += bias
+        self.saved = (cols, w_mat, x.shape, weight.shape, (ho, wo),
+                      (stride, padding, dilation, groups))
+        return nchw_view(out.reshape(n, ho, wo, c_out))
+
+    def backward(self, grad_output):
+        cols, w_mat, x_shape, w_shape, (ho, wo), settings = self.saved
+        stride, padding, dilation, groups = settings
+        n, c_in, h, w = x_shape
+        c_out, c_group, kh, kw = w_shape
+        g = nhwc(grad_output).reshape(n * ho * wo, c_out)
+        needs = self.needs_input_grad
+        grad_x = grad_w = grad_b = None
+        if groups == 1:
+            if needs[1]:
+                grad_w = _weight_from_matrix(np.matmul(cols.reshape(len(g), -1).T, g), w_shape)
+            if needs[0]:
+                dcols = np.matmul(g, w_mat.T).reshape(n, ho, wo, kh, kw, c_in)
+        else:
+            g_groups = g.reshape(len(g), groups, c_out // groups).transpose(1, 0, 2)
+            if needs[1]:
+                dw = np.matmul(cols.transpose(0, 2, 1), g_groups)  # (G, kh*kw*Cg, Cout/G)
+                grad_w = np.ascontiguousarray(
+                    dw.reshape(groups, kh, kw, c_group, c_out // groups).transpose(0, 4, 3, 1, 2)
+                ).reshape(w_shape)
+            if needs[0]:
+                dcols = np.matmul(g_groups, w_mat.transpose(0, 2, 1))  # (G, rows, kh*kw*Cg)
+                dcols = dcols.reshape(groups, n, ho, wo, kh, kw, c_group)
+                dcols = np.ascontiguousarray(dcols.transpose(1, 2, 3, 4, 5, 0, 6))
+                dcols = dcols.reshape(n, ho, wo, kh, kw, c_in)
+        if needs[0]:
+            grad_x = nchw_view(col2im(dcols, (h, w), stride, dilation, padding))
+        if len(needs) > 2 and needs[2]:
+            grad_b = g.sum(axis=0)
+        return grad_x, grad_w, grad_b
+
+
+class ConvTranspose2d(Function):
+    """The transposed convolution (PyTorch's ``conv_transpose2d``): the backward-data
+    pass of a ``Conv2d`` used as a forward.
+
+    x: (N, C_in, H, W), weight: (C_in, C_out/groups, kh, kw), bias: (C_out,) ->
+    out: (N, C_out, Ho, Wo),  Ho = (H-1)*sy - top - bottom + dy*(kh-1) + output_padding + 1.
+
+    ``cols = x_mat @ W_mat`` (every input pixel spreads its kernel-sized patch), then
+    ``out = col2im(cols)``. Backward: ``gcols = im2col(g)``, ``dx = gcols @ W_mat^T``,
+    ``dW_mat = x_mat^T @ gcols``, ``db = g summed over N, Ho, Wo``.
+    ``padding`` = (top, bottom, left, right) is what a Conv2d with these settings would pad.
+    """
+
+    saves_inputs = False
+
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0),
+                output_padding=(0, 0), dilation=(1, 1), groups=1):
+        n, c_in, h, w = x.shape
+        _, c_group_out, kh, kw = weight.shape
+        c_out = c_group_out * groups
+        ho = (h - 1) * stride[0] - padding[0] - padding[1] + dilation[0] * (kh - 1) \
+            + output_padding[0] + 1
+        wo = (w - 1) * stride[1] - padding[2] - padding[3] + dilation[1] * (kw - 1) \
+            + output_padding[1] + 1
+        if ho <= 0 or wo <= 0:
+            raise ValueError(f"the output size ({ho}, {wo}) would not be positive")
+        # the Conv2d whose input is our output: pads (top, ho - ... ) so that its output is (h, w)
+        pads = (padding[0], padding[1] + output_padding[0], padding[2],
+                padding[3] + output_padding[1])
+        x_mat = nhwc(x).reshape(n * h * w, c_in)
+        c_in_group = c_in // groups
+        # w_mats[g]: (C_in/G, kh*kw*C_out/G), columns in im2col order (i, j, c)
+        w_mats = np.ascontiguousarray(
+            weight.reshape(groups, c_in_group, c_group_out, kh, kw).transpose(0, 1, 3, 4, 2)
+        ).reshape(groups, c_in_group, kh * kw * c_group_out)
+        if groups == 1:
+            cols = np.matmul(x_mat, w_mats[0]).reshape(n, h, w, kh, kw, c_out)
+        else:
+            x_groups = x_mat.reshape(len(x_mat), groups, c_in_group).transpose(1, 0, 2)
+            cols = np.matmul(x_groups, w_mats).reshape(groups, n, h, w, kh, kw, c_group_out)
+            cols = np.ascontiguousarray(cols.transpose(1, 2, 3, 4, 5, 0, 6))
+            cols = cols.reshape(n, h, w, kh, kw, c_out)
+        out = col2im(cols, (ho, wo), stride, dilation, pads)
+        if bias is not None:
+            out += bias
+        self.saved = (x_mat, w_mats, x.shape, weight.shape, (ho, wo),
+                      (stride, pads, dilation, groups))
+        return nchw_view(out)
+
+    def backward(self, grad_output):
+        x_mat, w_mats, x_shape, w_shape, (ho, wo), settings = self.saved
+        stride, pads, dilation, groups = settings
+        n, c_in, h, w = x_shape
+        _, c_group_out, kh, kw = w_shape
+        g_nhwc = nhwc(grad_output)
+        gcols = im2col(g_nhwc, (kh, kw), stride, dilation, pads, (h, w))
+        rows = n * h * w
+        needs = self.needs_input_grad
+        grad_x = grad_w = grad_b = None
+        c_in_group = c_in // groups
+        gcols = gcols.reshape(rows, kh * kw, groups, c_group_out).transpose(2, 0, 1, 3)
+        gcols = gcols.reshape(groups, rows, kh * kw * c_group_out)
+        if needs[0]:
+            dx = np.matmul(gcols, w_mats.transpose(0, 2, 1))  # (G, rows, C_in/G)
+            dx = dx.transpose(1, 0, 2).reshape(n, h, w, c_in)
+            grad_x = nchw_view(dx)
+        if needs[1]:
+            x_groups = x_mat.reshape(rows, groups, c_in_group).transpose(1, 2, 0)
+            dw = np.matmul(x_groups, gcols)  # (G, C_in/G, kh*kw*Cout/G)
+            grad_w = np.ascontiguousarray(
+                dw.reshape(groups, c_in_group, kh, kw, c_group_out).transpose(0, 1, 4, 2, 3)
+            ).reshape(w_shape)
+        if len(needs) > 2 and needs[2]:
+            grad_b = g_nhwc.reshape(-1, g_nhwc.shape[-1]).sum(axis=0)
+        return grad_x, grad_w, grad_b
+
+
+# ------------------------------------------------------------------ unfold / fold
+def _cols_from_unfolded(unfolded: np.ndarray, kernel: Pair, out_size: Pair) -> np.ndarray:
+    """(N, C*kh*kw, Ho*Wo) in PyTorch's row order (c, i, j) -> im2col's (N, Ho, Wo, kh, kw, C)
+    (a view)."""
+    n, ckk, _ = unfolded.shape
+    (kh, kw), (ho, wo) = kernel, out_size
+    return unfolded.reshape(n, ckk // (kh * kw), kh, kw, ho, wo).transpose(0, 4, 5, 2, 3, 1)
+
+
+def _unfolded_from_cols(cols: np.ndarray) -> np.ndarray:
+    """im2col's (N, Ho, Wo, kh, kw, C) -> (N, C*kh*kw, Ho*Wo), PyTorch's order (a copy)."""
+    n, ho, wo, kh, kw, c = cols.shape
+    return np.ascontiguousarray(cols.transpose(0, 5, 3, 4, 1, 2)).reshape(n, c * kh * kw,
+                                                                          ho * wo)
+
+
+class Unfold(Function):
+    """PyTorch's ``unfold``, im2col as a public op: x (N, C, H, W) -> (N, C*kh*kw, L),
+    L = Ho*Wo, rows ordered (c, i, j) as in PyTorch:
+    ``out[n, (c, i, j), (y, x)] = x_pad[n, c, y*sy + i*dy, x*sx + j*dx]``.
+    Backward: dx = fold(g), the adjoint (col2im)."""
+
+    saves_inputs = False
+
+    def forward(self, x, kernel_size=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0),
+                stride=(1, 1)):
+        _, _, h, w = x.shape
+        kh, kw = kernel_size
+        ho = conv_output_size(h, kh, stride[0], dilation[0], padding[0], padding[1])
+        wo = conv_output_size(w, kw, stride[1], dilation[1], padding[2], padding[3])
+        if ho <= 0 or wo <= 0:
+            raise ValueError(f"the kernel {tuple(kernel_size)} does not fit the padded input")
+        cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
+        self.saved = ((h, w), (kh, kw), (ho, wo), stride, dilation, padding)
+        return _unfolded_from_cols(cols)
+
+    def backward(self, grad_output):
+        in_size, kernel, out_size, stride, dilation, padding = self.saved
+        cols = _cols_from_unfolded(grad_output, kernel, out_size)
+        return nchw_view(col2im(cols, in_size, stride, dilation, padding))
+
+
+class Fold(Function):
+    """PyTorch's ``fold`` (col2im), the adjoint of unfold: x (N, C*kh*kw, L) ->
+    (N, C, H, W), each column entry added to the pixel unfold would have copied it from.
+    Backward: dx = unfold(g)."""
+
+    saves_inputs = False
+
+    def forward(self, x, output_size=(1, 1), kernel_size=(1, 1), dilation=(1, 1),
+                padding=(0, 0, 0, 0), stride=(1, 1)):
+        h, w = output_size
+        kh, kw = kernel_size
+        ho = conv_output_size(h, kh, stride[0], dilation[0], padding[0], padding[1])
+        wo = conv_output_size(w, kw, stride[1], dilation[1], padding[2], padding[3])
+        if x.shape[1] % (kh * kw) or ho <= 0 or wo <= 0 or x.shape[2] != ho * wo:
+            raise ValueError(
+                f"expected (N, C*{kh}*{kw}, {max(ho, 0) * max(wo, 0)}) blocks for output size "
+                f"{tuple(output_size)}, got {x.shape}"
+            )
+        self.saved = ((kh, kw), (ho, wo), stride, dilation, padding)
+        cols = _cols_from_unfolded(x, (kh, kw), (ho, wo))
+        return nchw_view(col2im(cols, (h, w), stride, dilation, padding))
+
+    def backward(self, grad_output):
+        kernel, out_size, stride, dilation, padding = self.saved
+        cols = im2col(nhwc(grad_output), kernel, stride, dilation, padding, out_size)
+        return _unfolded_from_cols(cols)
