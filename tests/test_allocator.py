@@ -19,8 +19,16 @@ needs_glibc = pytest.mark.skipif(
 # gradient is 392 KiB) and prints how many pages the kernel had to hand out per round.
 _CHURN = textwrap.dedent(
     """
-    import resource, numpy as np
+    import resource, sys, numpy as np
     import scratchnn
+    if sys.argv[1] == "fit":  # a tiny fit applies the setting
+        from scratchnn import nn, optim
+        from scratchnn.data import DataLoader, TensorDataset
+        from scratchnn.train import fit
+        model = nn.Linear(2, 2)
+        x, y = np.zeros((4, 2), np.float32), np.zeros(4, np.int64)
+        fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+            DataLoader(TensorDataset(x, y), batch_size=2), epochs=1, verbose=0)
     def faults():
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     def step():
@@ -31,14 +39,22 @@ _CHURN = textwrap.dedent(
     before = faults()
     for _ in range(100):
         step()
-    print(scratchnn.allocator.keep_freed_memory(), (faults() - before) / 100)
+    applied = scratchnn.allocator.keep_freed_memory() if sys.argv[1] == "call" else None
+    print(applied, (faults() - before) / 100)
     """
 )
 
 
-def _run_churn(**environment: str) -> tuple[str, float]:
+def _run_churn(how: str = "call", **environment: str) -> tuple[str, float]:
+    """``how``: 'call' (keep_freed_memory() before the churn; prints what it returned),
+    'fit' (a tiny fit first) or 'import' (only ``import scratchnn``)."""
+    if how == "call":  # apply it first, print its result after
+        code = _CHURN.replace("import scratchnn\n", "import scratchnn\n"
+                              "scratchnn.allocator.keep_freed_memory()\n", 1)
+    else:
+        code = _CHURN
     result = subprocess.run(
-        [sys.executable, "-c", _CHURN],
+        [sys.executable, "-c", code, how],
         capture_output=True, text=True, check=True, env={**os.environ, **environment},
     )
     applied, faults_per_round = result.stdout.split()
@@ -54,6 +70,14 @@ def test_freed_arrays_are_reused_without_new_page_faults():
     applied, untuned_faults_per_round = _run_churn(**{allocator.ENVIRONMENT_VARIABLE: "0"})
     assert applied == "False"
     assert untuned_faults_per_round > 50
+
+
+@needs_glibc
+def test_import_leaves_malloc_alone_and_fit_applies_the_setting():
+    _, faults_after_import = _run_churn("import")
+    assert faults_after_import > 50  # glibc's defaults: import scratchnn changed nothing
+    _, faults_after_fit = _run_churn("fit")
+    assert faults_after_fit < 10
 
 
 @needs_glibc

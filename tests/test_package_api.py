@@ -18,7 +18,7 @@ from scratchnn import nn
 from scratchnn.summary import layer_table
 
 model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
-table = sn.summary(model, (4,))
+table = str(sn.summary.summary(model, (4,)))
 print(json.dumps({
     "summary_total": [line for line in table.splitlines() if line.startswith("Total params")],
     "rows": [row.output_shape[1] for row in layer_table(model, (4,))],

@@ -17,7 +17,7 @@ def mlp() -> nn.Sequential:
 
 
 def test_mlp_784_128_10_counts_101770_parameters() -> None:
-    text = summary(mlp(), (784,))
+    text = str(summary(mlp(), (784,)))
     assert "Total params: 101,770" in text
     assert "Trainable params: 101,770" in text
     assert "Non-trainable params: 0" in text
@@ -29,7 +29,7 @@ def test_rows_have_names_types_shapes_and_params() -> None:
     assert [(r.name, r.type) for r in rows] == [("0", "Linear"), ("1", "ReLU"), ("2", "Linear")]
     assert [r.output_shape for r in rows] == [(None, 128), (None, 128), (None, 10)]
     assert [r.params for r in rows] == [100_480, 0, 1_290]
-    text = summary(mlp(), 784)  # an int works as a 1-d shape
+    text = str(summary(mlp(), 784))  # an int works as a 1-d shape
     assert re.search(r"0 \(Linear\)\s+\(None, 128\)\s+100,480", text)
     assert re.search(r"1 \(ReLU\)\s+\(None, 128\)\s+0", text)
     assert re.search(r"2 \(Linear\)\s+\(None, 10\)\s+1,290", text)
@@ -72,7 +72,7 @@ def test_nested_modules_use_dotted_names_and_own_parameters_count() -> None:
 def test_frozen_parameters_are_non_trainable() -> None:
     model = mlp()
     model[0].requires_grad_(False)
-    text = summary(model, (784,))
+    text = str(summary(model, (784,)))
     assert "Total params: 101,770" in text
     assert "Trainable params: 1,290" in text
     assert "Non-trainable params: 100,480" in text
@@ -99,7 +99,7 @@ def test_shared_module_is_listed_per_call_but_counted_once() -> None:
     model = nn.Sequential(layer, nn.ReLU(), layer)
     rows = layer_table(model, (5,))
     assert [r.params for r in rows] == [30, 0, 0]
-    assert "Total params: 30" in summary(model, (5,))
+    assert "Total params: 30" in str(summary(model, (5,)))
 
 
 def test_no_graph_is_recorded_and_print_summary_prints(capsys: pytest.CaptureFixture) -> None:
@@ -110,10 +110,26 @@ def test_no_graph_is_recorded_and_print_summary_prints(capsys: pytest.CaptureFix
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_module_summary_method_prints_the_same_table(capsys: pytest.CaptureFixture) -> None:
+def test_summary_object_prints_the_table_and_keeps_the_counts(
+        capsys: pytest.CaptureFixture) -> None:
     model = mlp()
-    assert model.summary((784,)) is None  # Keras' model.summary() prints
-    assert capsys.readouterr().out == summary(model, (784,)) + "\n"
+    result = summary(model, (784,))
+    print(result)
+    assert capsys.readouterr().out == str(result) + "\n" == repr(result) + "\n"
+    assert (result.total_params, result.trainable_params) == (101_770, 101_770)
+    assert [r.type for r in result.rows] == ["Linear", "ReLU", "Linear"]
     lines: list[str] = []
-    model.summary((784,), print_fn=lines.append)
-    assert lines == [summary(model, (784,))]
+    print_summary(model, (784,), print_fn=lines.append)
+    assert lines == [str(result)]
+    model[0].weight.requires_grad_(False)
+    frozen = summary(model, (784,))
+    assert frozen.non_trainable_params == 784 * 128
+    assert "Non-trainable params: 100,352" in str(frozen)
+
+
+def test_summary_is_a_leaf_module_and_module_has_no_summary_method() -> None:
+    import scratchnn
+
+    assert not hasattr(nn.Module, "summary")  # as in PyTorch
+    assert scratchnn.summary.__name__ == "scratchnn.summary"  # the module, not shadowed
+    assert scratchnn.summary.summary is summary

@@ -7,7 +7,19 @@ API (``scratchnn.functional``), layers and losses (``scratchnn.nn``), optimizers
 
 # The training workflow too: scratchnn.train (fit, evaluate), callbacks, metrics, plot (which
 # imports matplotlib only when a plot is drawn) and viz (graph).
-from scratchnn import allocator, callbacks, data, functional, metrics, nn, optim, plot, train, viz
+from scratchnn import (
+    allocator,
+    callbacks,
+    data,
+    functional,
+    metrics,
+    nn,
+    optim,
+    plot,
+    summary,  # the module (a leaf): scratchnn.summary.summary(model, input_shape)
+    train,
+    viz,
+)
 from scratchnn.creation import (
     arange,
     bool_,
@@ -71,10 +83,6 @@ from scratchnn.serialization import (
     save,
     save_checkpoint,
 )
-
-# scratchnn.summary is the function summary(model, input_shape); the rest of its module is
-# reached with ``from scratchnn.summary import layer_table, count_parameters``.
-from scratchnn.summary import summary
 from scratchnn.tensor import (
     Function,
     Tensor,
@@ -86,12 +94,10 @@ from scratchnn.tensor import (
 
 __version__ = "0.1.0"
 
-allocator.keep_freed_memory()  # training steps re-use freed pages: see scratchnn/allocator.py
-
 __all__ = [
     "CheckpointError", "Function", "GradcheckError", "Tensor", "load", "load_checkpoint",
     "save", "save_checkpoint", "summary", "callbacks", "data", "metrics", "nn", "optim", "plot",
-    "train", "viz", "abs", "amax", "amin",
+    "train", "viz", "allocator", "abs", "amax", "amin",
     "arange", "argmax", "argmin",
     "bool_", "cat", "clamp", "clip", "double", "enable_grad", "exp", "eye", "flatten", "float",
     "float32", "float64", "full", "functional", "gather", "get_rng_state", "gradcheck",

@@ -13,11 +13,17 @@ run: 276 MiB instead of 263 MiB).
 
 :func:`keep_freed_memory` asks glibc (``mallopt``) to serve blocks up to
 ``MMAP_THRESHOLD`` from the heap and to hand freed memory back only once ``TRIM_THRESHOLD``
-has piled up at its top. It is called when ``scratchnn`` is imported; it affects the whole
-process (NumPy's and other libraries' allocations alike) and costs at most
-``TRIM_THRESHOLD + TOP_PAD`` of memory that stays mapped after it is freed. Set the
-environment variable ``SCRATCHNN_KEEP_FREED_MEMORY=0`` before importing scratchnn to leave
-malloc alone. On other C libraries and systems this does nothing.
+has piled up at its top. It affects the whole process (NumPy's and other libraries'
+allocations alike) and costs at most ``TRIM_THRESHOLD + TOP_PAD`` of memory that stays mapped
+after it is freed, so ``import scratchnn`` does not apply it: training does.
+:func:`scratchnn.train.fit`, the ``scratchnn`` command line and the benchmark call it; a
+program with its own training loop calls it once itself::
+
+    import scratchnn
+    scratchnn.allocator.keep_freed_memory()
+
+Set the environment variable ``SCRATCHNN_KEEP_FREED_MEMORY=0`` to leave malloc alone (every
+call then does nothing). On other C libraries and systems it does nothing either.
 """
 
 from __future__ import annotations
@@ -36,13 +42,20 @@ _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 ENVIRONMENT_VARIABLE = "SCRATCHNN_KEEP_FREED_MEMORY"
 
 
+_applied = False
+
+
 def keep_freed_memory() -> bool:
-    """Apply the settings above; True if glibc accepted them, False where they do not apply
-    (not glibc, or switched off with ``SCRATCHNN_KEEP_FREED_MEMORY=0``)."""
+    """Apply the settings above (once per process; later calls only report); True if glibc
+    accepted them, False where they do not apply (not glibc, or switched off with
+    ``SCRATCHNN_KEEP_FREED_MEMORY=0``)."""
+    global _applied
     if os.environ.get(ENVIRONMENT_VARIABLE, "1") == "0":
         return False
     if not sys.platform.startswith("linux") or not _is_glibc():
         return False
+    if _applied:
+        return True
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
@@ -54,7 +67,8 @@ def keep_freed_memory() -> bool:
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD),
         mallopt(_M_TOP_PAD, TOP_PAD),
     ]
-    return all(result == 1 for result in accepted)
+    _applied = all(result == 1 for result in accepted)
+    return _applied
 
 
 def _is_glibc() -> bool:

@@ -1,5 +1,6 @@
 """A Keras-style summary of a model: each layer's output shape and parameter count.
 
+    >>> from scratchnn.summary import summary
     >>> print(summary(model, (784,)))                                   # doctest: +SKIP
     Layer (type)        Output Shape    Param #
     =============================================
@@ -17,18 +18,25 @@ holding parameters of its own) wrapped for the duration of that call to record w
 place of the class's method for that one module; the wrappers are removed and the modules'
 train/eval modes restored afterwards, also when the forward pass fails. The batch dimension
 is shown as ``None``, as Keras does: the model takes any batch size.
+
+This module is a leaf: nothing in scratchnn imports it (``scratchnn/__init__.py`` only makes
+it reachable as ``scratchnn.summary``), and it reaches the model through the ``Module``
+methods alone. As in PyTorch, ``Module`` has no ``summary`` method; the function lives here
+(as ``torchinfo.summary`` does for PyTorch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scratchnn.nn import Module
 from scratchnn.tensor import Tensor, no_grad
+
+if TYPE_CHECKING:
+    from scratchnn.nn.module import Module
 
 
 @dataclass
@@ -140,42 +148,63 @@ def _shape_text(shape: Any) -> str:
     return str(tuple(shape))
 
 
-def summary(model: Module, input_shape: int | Sequence[int]) -> str:
+class ModelSummary:
+    """What :func:`summary` returns: ``str(it)`` (or ``print(it)``) is the table.
+
+    Attributes: ``model_name``, ``rows`` (:class:`LayerInfo` per recorded layer call),
+    ``total_params``, ``trainable_params``, ``non_trainable_params``.
+    """
+
+    def __init__(self, model_name: str, rows: list[LayerInfo], total: int, trainable: int):
+        self.model_name = model_name
+        self.rows = rows
+        self.total_params = total
+        self.trainable_params = trainable
+        self.non_trainable_params = total - trainable
+
+    def __str__(self) -> str:
+        table = [("Layer (type)", "Output Shape", "Param #")]
+        table += [(f"{r.name} ({r.type})", _shape_text(r.output_shape), f"{r.params:,}")
+                  for r in self.rows]
+        widths = [max(len(row[i]) for row in table) + 4 for i in range(3)]
+        width = sum(widths)
+
+        def line(row: tuple[str, str, str]) -> str:
+            return "".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+
+        size_mb = self.total_params * 4 / 2**20  # float32
+        lines = [
+            f'Model: "{self.model_name}"',
+            "_" * width,
+            line(table[0]),
+            "=" * width,
+            *(line(row) for row in table[1:]),
+            "=" * width,
+            f"Total params: {self.total_params:,} ({size_mb:.2f} MB as float32)",
+            f"Trainable params: {self.trainable_params:,}",
+            f"Non-trainable params: {self.non_trainable_params:,}",
+            "_" * width,
+        ]
+        return "\n".join(lines)
+
+    __repr__ = __str__  # the REPL and notebooks show the table
+
+
+def summary(model: Module, input_shape: int | Sequence[int]) -> ModelSummary:
     """A Keras-like table of ``model``: Layer (type), Output Shape, Param #, then the total,
-    trainable and non-trainable parameter counts. ``input_shape`` excludes the batch
-    dimension (``(784,)`` for an MLP on flattened MNIST)."""
+    trainable and non-trainable parameter counts; ``print`` it. ``input_shape`` excludes the
+    batch dimension (``(784,)`` for an MLP on flattened MNIST)."""
     rows = layer_table(model, input_shape)
     params = list(model.parameters())
     total = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
-    table = [("Layer (type)", "Output Shape", "Param #")]
-    table += [(f"{r.name} ({r.type})", _shape_text(r.output_shape), f"{r.params:,}") for r in rows]
-    widths = [max(len(row[i]) for row in table) + 4 for i in range(3)]
-    width = sum(widths)
-
-    def line(row: tuple[str, str, str]) -> str:
-        return "".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-
-    size_mb = total * 4 / 2**20  # float32
-    lines = [
-        f'Model: "{type(model).__name__}"',
-        "_" * width,
-        line(table[0]),
-        "=" * width,
-        *(line(row) for row in table[1:]),
-        "=" * width,
-        f"Total params: {total:,} ({size_mb:.2f} MB as float32)",
-        f"Trainable params: {trainable:,}",
-        f"Non-trainable params: {total - trainable:,}",
-        "_" * width,
-    ]
-    return "\n".join(lines)
+    return ModelSummary(type(model).__name__, rows, total, trainable)
 
 
-def print_summary(model: Module, input_shape: int | Sequence[int]) -> None:
-    """Print :func:`summary` of ``model`` for inputs of shape ``input_shape``
-    (``model.summary(input_shape)`` as a function)."""
-    model.summary(input_shape)
+def print_summary(model: Module, input_shape: int | Sequence[int],
+                  print_fn: Callable[[str], Any] = print) -> None:
+    """``print_fn(str(summary(model, input_shape)))`` (Keras' ``model.summary()``)."""
+    print_fn(str(summary(model, input_shape)))
 
 
 def count_parameters(model: Module, trainable_only: bool = False) -> int:
@@ -183,4 +212,6 @@ def count_parameters(model: Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-__all__ = ["LayerInfo", "count_parameters", "layer_table", "print_summary", "summary"]
+__all__ = [
+    "LayerInfo", "ModelSummary", "count_parameters", "layer_table", "print_summary", "summary"
+]

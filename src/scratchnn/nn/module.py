@@ -420,14 +420,6 @@ class Module:
             else:
                 param.grad.data[...] = 0
 
-    def summary(self, input_shape: int | tuple[int, ...], print_fn: Callable[[str], Any] = print,
-                ) -> None:
-        """Print a Keras-like table of layers, output shapes and parameter counts for inputs of
-        ``input_shape`` (without the batch dim); ``scratchnn.summary`` returns it as text."""
-        from scratchnn.summary import summary  # summary.py builds on this module
-
-        print_fn(summary(self, input_shape))
-
     def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Switch gradient tracking of every parameter on or off (e.g. to freeze layers)."""
         for param in self.parameters():
