@@ -37,3 +37,9 @@ def _grad_mode_is_restored():
     """A test that leaves gradient recording switched off would silently break later tests."""
     yield
     assert is_grad_enabled(), "a test left gradient recording disabled (no_grad not exited)"
+
+
+@pytest.fixture
+def torch():
+    """PyTorch (the ``parity`` extra) in float64 by default; the test skips without it."""
+    return pytest.importorskip("torch")

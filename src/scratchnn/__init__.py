@@ -9,6 +9,7 @@ API (``scratchnn.functional``), layers and losses (``scratchnn.nn``), optimizers
 # imports matplotlib only when a plot is drawn) and viz (graph).
 from scratchnn import (
     allocator,
+    autograd,
     callbacks,
     data,
     functional,
@@ -18,6 +19,7 @@ from scratchnn import (
     plot,
     summary,  # the module (a leaf): scratchnn.summary.summary(model, input_shape)
     train,
+    utils,
     viz,
 )
 from scratchnn.creation import (
@@ -42,6 +44,7 @@ from scratchnn.creation import (
     zeros,
     zeros_like,
 )
+from scratchnn.device import cuda, device
 from scratchnn.functional import (
     abs,
     amax,
@@ -75,6 +78,7 @@ from scratchnn.functional import (
     where,
 )
 from scratchnn.gradcheck import GradcheckError, gradcheck
+from scratchnn.predictor import Predictor, load_model
 from scratchnn.random import get_rng_state, manual_seed, set_rng_state
 from scratchnn.serialization import (
     CheckpointError,
@@ -95,7 +99,9 @@ from scratchnn.tensor import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "autograd", "cuda", "device", "utils",
     "CheckpointError", "Function", "GradcheckError", "Tensor", "load", "load_checkpoint",
+    "load_model", "Predictor",
     "save", "save_checkpoint", "summary", "callbacks", "data", "metrics", "nn", "optim", "plot",
     "train", "viz", "allocator", "abs", "amax", "amin",
     "arange", "argmax", "argmin",

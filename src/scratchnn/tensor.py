@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn import device as _device
 from scratchnn import random as _random
 
 ArrayLike = Any  # anything np.asarray accepts, or a Tensor
@@ -299,7 +300,10 @@ class Tensor:
         (leaves only). Returns a handle whose ``remove()`` unregisters it."""
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors")
-        hooks = _post_accumulate_hooks.setdefault(self, [])
+        hooks = _post_accumulate_hooks.get(id(self))
+        if hooks is None:  # keyed by id: Tensor's == is elementwise, so no WeakKeyDictionary
+            hooks = _post_accumulate_hooks[id(self)] = []
+            weakref.finalize(self, _post_accumulate_hooks.pop, id(self), None)
         hooks.append(hook)
         return _Handle(hooks, hook)
 
@@ -390,9 +394,12 @@ class Tensor:
     # rules: a leaf that requires grad may change in place only inside ``no_grad()`` (the
     # optimizer idiom); on any other tensor in a graph the change is recorded as a new node,
     # and ops that saved the old value find out through the version counter at backward.
-    def _inplace(self, name: str, function: Callable[..., Tensor], *args: Any,
+    def inplace(self, name: str, function: Callable[..., Tensor], *args: Any,
                  ufunc: np.ufunc | None = None, **kwargs: Any) -> Tensor:
-        """``self <- function(self, *args)``, written into ``self.data``; returns self."""
+        """``self <- function(self, *args)``, written into ``self.data``; returns self.
+
+        What every ``*_`` method is built on (``name`` is for error messages; ``ufunc``, a
+        NumPy ufunc of self and ``args[0]``, is the fast path when nothing is recorded)."""
         recording = _grad_enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
         )
@@ -444,22 +451,22 @@ class Tensor:
         """self += alpha * other, in place."""
         if alpha != 1:
             other = _functional.mul(other, alpha)
-        return self._inplace("add_", _functional.add, other, ufunc=np.add)
+        return self.inplace("add_", _functional.add, other, ufunc=np.add)
 
     def sub_(self, other: ArrayLike, *, alpha: float = 1) -> Tensor:
         """self -= alpha * other, in place."""
         if alpha != 1:
             other = _functional.mul(other, alpha)
-        return self._inplace("sub_", _functional.sub, other, ufunc=np.subtract)
+        return self.inplace("sub_", _functional.sub, other, ufunc=np.subtract)
 
     def mul_(self, other: ArrayLike) -> Tensor:
-        return self._inplace("mul_", _functional.mul, other, ufunc=np.multiply)
+        return self.inplace("mul_", _functional.mul, other, ufunc=np.multiply)
 
     def div_(self, other: ArrayLike) -> Tensor:
-        return self._inplace("div_", _functional.div, other, ufunc=np.true_divide)
+        return self.inplace("div_", _functional.div, other, ufunc=np.true_divide)
 
     def pow_(self, exponent: ArrayLike) -> Tensor:
-        return self._inplace("pow_", _functional.pow, exponent)
+        return self.inplace("pow_", _functional.pow, exponent)
 
     __iadd__ = add_
     __isub__ = sub_
@@ -477,42 +484,42 @@ class Tensor:
 
     def lerp_(self, end: ArrayLike, weight: ArrayLike) -> Tensor:
         """self += weight * (end - self), in place."""
-        return self._inplace(
+        return self.inplace(
             "lerp_", lambda x: _functional.add(x, _functional.mul(_functional.sub(end, x), weight))
         )
 
     def neg_(self) -> Tensor:
-        return self._inplace("neg_", _functional.neg)
+        return self.inplace("neg_", _functional.neg)
 
     def abs_(self) -> Tensor:
-        return self._inplace("abs_", _functional.abs)
+        return self.inplace("abs_", _functional.abs)
 
     def exp_(self) -> Tensor:
-        return self._inplace("exp_", _functional.exp)
+        return self.inplace("exp_", _functional.exp)
 
     def log_(self) -> Tensor:
-        return self._inplace("log_", _functional.log)
+        return self.inplace("log_", _functional.log)
 
     def sqrt_(self) -> Tensor:
-        return self._inplace("sqrt_", _functional.sqrt)
+        return self.inplace("sqrt_", _functional.sqrt)
 
     def relu_(self) -> Tensor:
-        return self._inplace("relu_", _functional.relu)
+        return self.inplace("relu_", _functional.relu)
 
     def sigmoid_(self) -> Tensor:
-        return self._inplace("sigmoid_", _functional.sigmoid)
+        return self.inplace("sigmoid_", _functional.sigmoid)
 
     def tanh_(self) -> Tensor:
-        return self._inplace("tanh_", _functional.tanh)
+        return self.inplace("tanh_", _functional.tanh)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-        return self._inplace("clamp_", _functional.clamp, min, max)
+        return self.inplace("clamp_", _functional.clamp, min, max)
 
     clip_ = clamp_
 
     def masked_fill_(self, mask: ArrayLike, value: float) -> Tensor:
         """Set the elements where ``mask`` is True to ``value``, in place."""
-        return self._inplace("masked_fill_", lambda x: _functional.where(mask, value, x))
+        return self.inplace("masked_fill_", lambda x: _functional.where(mask, value, x))
 
     def fill_(self, value: float | Tensor) -> Tensor:
         """Every element set to ``value`` (a number or a one-element tensor), in place."""
@@ -539,7 +546,7 @@ class Tensor:
         if source.dtype != self.dtype:
             source = _functional.to(source, self.dtype)
         everywhere = np.ones(self.shape, dtype=bool)
-        return self._inplace("copy_", lambda x: _functional.where(everywhere, source, x))
+        return self.inplace("copy_", lambda x: _functional.where(everywhere, source, x))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """Fill with samples of N(mean, std²) from scratchnn's generator, in place."""
@@ -562,10 +569,512 @@ class Tensor:
                 raise type(error)(f"setitem: {error}") from None
             self._version[0] += 1
             return
-        self._inplace("setitem", _functional.index_put, index, value)
+        self.inplace("setitem", _functional.index_put, index, value)
 
-    # Operators, reductions and shape methods are attached by scratchnn.functional at import
-    # time (see the bottom of that module), so each is defined once, next to its op.
+    # ------------------------------------------------- device and dtype boilerplate
+    @property
+    def device(self) -> _device.device:
+        """Always ``device('cpu')``: scratchnn computes on the CPU."""
+        return _device.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        _device.check_device("cuda")
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, with
+        ``dtype=``/``device=``/``copy=`` keywords; differentiable between float dtypes."""
+        dtype, copy = kwargs.pop("dtype", None), kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if "device" in kwargs:
+            _device.check_device(kwargs.pop("device"))
+        if kwargs:
+            raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str | _device.device):
+                _device.check_device(arg)
+            elif arg is not None:
+                dtype = arg
+        out = self if dtype is None else _functional.to(self, dtype)
+        return _functional.clone(out) if copy and out is self else out
+
+    def type(self, dtype: Any = None) -> Any:
+        """The type name (``'scratchnn.FloatTensor'``), or the tensor converted to ``dtype``."""
+        if dtype is None:
+            return f"scratchnn.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return _functional.to(self, np.float32)
+
+    def double(self) -> Tensor:
+        return _functional.to(self, np.float64)
+
+    def half(self) -> Tensor:
+        return _functional.to(self, np.float16)
+
+    def long(self) -> Tensor:
+        return _functional.to(self, np.int64)
+
+    def int(self) -> Tensor:
+        return _functional.to(self, np.int32)
+
+    def bool(self) -> Tensor:
+        return _functional.to(self, np.bool_)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """Steps in elements (not bytes) between neighbours along each dim, as in PyTorch."""
+        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        return steps if dim is None else steps[dim]
+
+    # ---------------------------------------------------------------- operators
+    # Each method is the function of the same name in ``scratchnn.functional`` (``F``), where
+    # it is documented and calls its op; ``help(scratchnn.functional.NAME)`` has the details.
+    def __add__(self, other: ArrayLike) -> Tensor:
+        return _functional.add(self, other)
+
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return _functional.add(other, self)
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        return _functional.sub(self, other)
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return _functional.sub(other, self)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        return _functional.mul(self, other)
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return _functional.mul(other, self)
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        return _functional.div(self, other)
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return _functional.div(other, self)
+
+    def __pow__(self, exponent: ArrayLike) -> Tensor:
+        return _functional.pow(self, exponent)
+
+    def __rpow__(self, base: ArrayLike) -> Tensor:
+        return _functional.pow(base, self)
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        return _functional.matmul(self, other)
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return _functional.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _functional.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return _functional.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _functional.getitem(self, index)
+
+    def __eq__(self, other: ArrayLike) -> Tensor:  # type: ignore[override]
+        return _functional.eq(self, other)
+
+    def __ne__(self, other: ArrayLike) -> Tensor:  # type: ignore[override]
+        return _functional.ne(self, other)
+
+    def __lt__(self, other: ArrayLike) -> Tensor:
+        return _functional.lt(self, other)
+
+    def __le__(self, other: ArrayLike) -> Tensor:
+        return _functional.le(self, other)
+
+    def __gt__(self, other: ArrayLike) -> Tensor:
+        return _functional.gt(self, other)
+
+    def __ge__(self, other: ArrayLike) -> Tensor:
+        return _functional.ge(self, other)
+
+    def __and__(self, other: ArrayLike) -> Tensor:
+        return _functional.logical_and(self, other)
+
+    def __or__(self, other: ArrayLike) -> Tensor:
+        return _functional.logical_or(self, other)
+
+    def __xor__(self, other: ArrayLike) -> Tensor:
+        return _functional.logical_xor(self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self) -> Tensor:
+        return _functional.logical_not(self)
+
+    # ------------------------------------------------------------- arithmetic
+    def add(self, other: ArrayLike) -> Tensor:
+        return _functional.add(self, other)
+
+    def sub(self, other: ArrayLike) -> Tensor:
+        return _functional.sub(self, other)
+
+    def mul(self, other: ArrayLike) -> Tensor:
+        return _functional.mul(self, other)
+
+    def div(self, other: ArrayLike) -> Tensor:
+        return _functional.div(self, other)
+
+    def pow(self, exponent: ArrayLike) -> Tensor:
+        return _functional.pow(self, exponent)
+
+    def matmul(self, other: ArrayLike) -> Tensor:
+        return _functional.matmul(self, other)
+
+    def maximum(self, other: ArrayLike) -> Tensor:
+        return _functional.maximum(self, other)
+
+    def minimum(self, other: ArrayLike) -> Tensor:
+        return _functional.minimum(self, other)
+
+    def atan2(self, other: ArrayLike) -> Tensor:
+        return _functional.atan2(self, other)
+
+    def exp(self) -> Tensor:
+        return _functional.exp(self)
+
+    def log(self) -> Tensor:
+        return _functional.log(self)
+
+    def sqrt(self) -> Tensor:
+        return _functional.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return _functional.abs(self)
+
+    def neg(self) -> Tensor:
+        return _functional.neg(self)
+
+    def log1p(self) -> Tensor:
+        return _functional.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return _functional.expm1(self)
+
+    def sin(self) -> Tensor:
+        return _functional.sin(self)
+
+    def cos(self) -> Tensor:
+        return _functional.cos(self)
+
+    def tan(self) -> Tensor:
+        return _functional.tan(self)
+
+    def asin(self) -> Tensor:
+        return _functional.asin(self)
+
+    def acos(self) -> Tensor:
+        return _functional.acos(self)
+
+    def atan(self) -> Tensor:
+        return _functional.atan(self)
+
+    def sinh(self) -> Tensor:
+        return _functional.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _functional.cosh(self)
+
+    def floor(self) -> Tensor:
+        return _functional.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _functional.ceil(self)
+
+    def sign(self) -> Tensor:
+        return _functional.sign(self)
+
+    def reciprocal(self) -> Tensor:
+        return _functional.reciprocal(self)
+
+    def rsqrt(self) -> Tensor:
+        return _functional.rsqrt(self)
+
+    def square(self) -> Tensor:
+        return _functional.square(self)
+
+    def erf(self) -> Tensor:
+        return _functional.erf(self)
+
+    def relu(self) -> Tensor:
+        return _functional.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return _functional.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        return _functional.tanh(self)
+
+    def isnan(self) -> Tensor:
+        return _functional.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return _functional.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return _functional.isfinite(self)
+
+    def logical_not(self) -> Tensor:
+        return _functional.logical_not(self)
+
+    def clone(self) -> Tensor:
+        return _functional.clone(self)
+
+    def contiguous(self) -> Tensor:
+        return _functional.contiguous(self)
+
+    def t(self) -> Tensor:
+        return _functional.t(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _functional.round(self, decimals=decimals)
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return _functional.clamp(self, min, max)
+
+    clip = clamp
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return _functional.leaky_relu(self, negative_slope)
+
+    def softmax(self, dim: int | None = None) -> Tensor:
+        return _functional.softmax(self, dim)
+
+    def log_softmax(self, dim: int | None = None) -> Tensor:
+        return _functional.log_softmax(self, dim)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> Tensor:
+        return _functional.nan_to_num(self, nan, posinf, neginf)
+
+    def masked_fill(self, mask: ArrayLike, value: float) -> Tensor:
+        return _functional.masked_fill(self, mask, value)
+
+    def where(self, condition: ArrayLike, other: ArrayLike) -> Tensor:
+        """self where condition, else other: ``scratchnn.where(condition, self, other)``."""
+        return _functional.where(condition, self, other)
+
+    def eq(self, other: ArrayLike) -> Tensor:
+        return _functional.eq(self, other)
+
+    def ne(self, other: ArrayLike) -> Tensor:
+        return _functional.ne(self, other)
+
+    def lt(self, other: ArrayLike) -> Tensor:
+        return _functional.lt(self, other)
+
+    def le(self, other: ArrayLike) -> Tensor:
+        return _functional.le(self, other)
+
+    def gt(self, other: ArrayLike) -> Tensor:
+        return _functional.gt(self, other)
+
+    def ge(self, other: ArrayLike) -> Tensor:
+        return _functional.ge(self, other)
+
+    def logical_and(self, other: ArrayLike) -> Tensor:
+        return _functional.logical_and(self, other)
+
+    def logical_or(self, other: ArrayLike) -> Tensor:
+        return _functional.logical_or(self, other)
+
+    def logical_xor(self, other: ArrayLike) -> Tensor:
+        return _functional.logical_xor(self, other)
+
+    def isclose(self, other: ArrayLike, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:
+        return _functional.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: ArrayLike, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        return _functional.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: ArrayLike) -> bool:
+        return _functional.equal(self, other)
+
+    # ------------------------------------------------------------- reductions
+    def sum(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        return _functional.sum(self, *_dim_keepdim("sum", dim, keepdim, numpy_aliases))
+
+    def mean(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        return _functional.mean(self, *_dim_keepdim("mean", dim, keepdim, numpy_aliases))
+
+    def prod(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        return _functional.prod(self, *_dim_keepdim("prod", dim, keepdim, numpy_aliases))
+
+    def amax(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        return _functional.amax(self, *_dim_keepdim("amax", dim, keepdim, numpy_aliases))
+
+    def amin(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        return _functional.amin(self, *_dim_keepdim("amin", dim, keepdim, numpy_aliases))
+
+    def any(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        """Logical or over ``dim`` (all dims by default); no gradient."""
+        dim, keepdim = _dim_keepdim("any", dim, keepdim, numpy_aliases)
+        return Tensor._make(np.any(self.data, axis=dim, keepdims=keepdim))
+
+    def all(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        """Logical and over ``dim`` (all dims by default); no gradient."""
+        dim, keepdim = _dim_keepdim("all", dim, keepdim, numpy_aliases)
+        return Tensor._make(np.all(self.data, axis=dim, keepdims=keepdim))
+
+    def max(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Any:
+        """Over everything: a Tensor; along ``dim``: (values, indices)."""
+        return _functional.max(self, *_dim_keepdim("max", dim, keepdim, numpy_aliases))
+
+    def min(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Any:
+        """Over everything: a Tensor; along ``dim``: (values, indices)."""
+        return _functional.min(self, *_dim_keepdim("min", dim, keepdim, numpy_aliases))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        return _functional.argmax(self, *_dim_keepdim("argmax", dim, keepdim, numpy_aliases))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
+        return _functional.argmin(self, *_dim_keepdim("argmin", dim, keepdim, numpy_aliases))
+
+    def std(self, dim: Any = None, *, correction: float = 1, keepdim: bool = False,
+            **kwargs: Any) -> Tensor:
+        return _functional.std(self, dim, correction=correction, keepdim=keepdim, **kwargs)
+
+    def var(self, dim: Any = None, *, correction: float = 1, keepdim: bool = False,
+            **kwargs: Any) -> Tensor:
+        return _functional.var(self, dim, correction=correction, keepdim=keepdim, **kwargs)
+
+    def norm(self, p: Any = 'fro', dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _functional.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int) -> Tensor:
+        return _functional.cumsum(self, dim)
+
+    def gather(self, dim: int, index: ArrayLike) -> Tensor:
+        return _functional.gather(self, dim, index)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """(values, indices) along ``dim``."""
+        return _functional.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return _functional.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        """(values, indices) of the k largest (smallest) along ``dim``."""
+        return _functional.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices) of the k-th smallest along ``dim``."""
+        return _functional.kthvalue(self, k, dim, keepdim)
+
+    # ----------------------------------------------------------------- shapes
+    def reshape(self, *shape: Any) -> Tensor:
+        return _functional.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return _functional.view(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return _functional.view_as(self, other)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return _functional.expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return _functional.expand_as(self, other)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return _functional.repeat(self, *sizes)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return _functional.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        return _functional.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return _functional.unsqueeze(self, dim)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return _functional.permute(self, *dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return _functional.transpose(self, dim0, dim1)
+
+    def flip(self, *dims: Any) -> Tensor:
+        return _functional.flip(self, *dims)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return _functional.narrow(self, dim, start, length)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return _functional.chunk(self, chunks, dim)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return _functional.split(self, split_size_or_sections, dim)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        """The dims in reverse order."""
+        return _functional.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        """The last two dims swapped."""
+        return _functional.transpose(self, -2, -1)
+
+    # ------------------------------------------------------------------- creation
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return _functional.new_zeros(self, *size, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return _functional.new_ones(self, *size, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: float, dtype: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return _functional.new_full(self, size, fill_value, dtype=dtype,
+                                    requires_grad=requires_grad)
+
+    def new_tensor(self, data: ArrayLike, dtype: Any = None, requires_grad: bool = False
+                   ) -> Tensor:
+        return _functional.new_tensor(self, data, dtype=dtype, requires_grad=requires_grad)
+
+
+
+def _dim_keepdim(name: str, dim: Any, keepdim: bool, aliases: dict[str, Any]) -> tuple[Any, bool]:
+    """``dim``/``keepdim``, or NumPy's ``axis``/``keepdims`` (what ``np.sum(tensor)`` passes,
+    with ``dtype=None, out=None``)."""
+    if aliases:
+        if "axis" in aliases:
+            dim = aliases.pop("axis")
+        if "keepdims" in aliases:
+            keepdim = aliases.pop("keepdims")
+        for unused in ("dtype", "out"):
+            if aliases.get(unused, 0) is None:
+                del aliases[unused]
+        if aliases:
+            raise TypeError(f"{name}: unexpected keyword arguments {sorted(aliases)}")
+    return dim, keepdim
 
 
 def _cast_error(name: str, result: Any, wanted: Any) -> RuntimeError:
@@ -591,6 +1100,10 @@ def _set_grad_enabled(enabled: bool) -> bool:
 # Tensor methods call the functional API, which sits above this module and registers itself
 # here when imported (``import scratchnn`` does it); the engine never imports it.
 _functional: Any = None
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "bool": "BoolTensor",
+               "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor"}
 
 
 def _index_arrays(index: Any) -> Any:
@@ -761,13 +1274,11 @@ def _accumulate_into_leaf(
         leaf._grad = Tensor._make(grad if owned else grad.copy())
         adopted.add(id(leaf._grad.data))
     if _post_accumulate_hooks:
-        for hook in _post_accumulate_hooks.get(leaf, ()):
+        for hook in _post_accumulate_hooks.get(id(leaf), ()):
             hook(leaf)
 
 
-_post_accumulate_hooks: weakref.WeakKeyDictionary[Tensor, list[Callable[[Tensor], None]]] = (
-    weakref.WeakKeyDictionary()
-)
+_post_accumulate_hooks: dict[int, list[Callable[[Tensor], None]]] = {}  # id(leaf) -> hooks
 _queued_callbacks: list[Callable[[], None]] = []
 _backward_depth = 0
 

@@ -77,4 +77,5 @@ __all__ = [
     "functional",
     "init",
     "parallel",
+    "utils",
 ]

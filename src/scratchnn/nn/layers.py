@@ -1,4 +1,5 @@
-"""Layers: ``Linear``, the containers ``Sequential`` / ``ModuleList``, activations,
+"""Layers: ``Linear``, the containers ``Sequential`` / ``ModuleList`` / ``ModuleDict`` /
+``ParameterList``, activations,
 ``Flatten``, ``Dropout`` and ``Identity``. Each forward is one call into
 ``scratchnn.functional``, where the math and its backward live.
 """
@@ -205,26 +206,123 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
+class ModuleDict(Module):
+    """A dict of modules that registers them (keys are their names in ``state_dict``)."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Iterable[str]:
+        return self._modules.keys()
+
+    def values(self) -> Iterable[Module]:
+        return self._modules.values()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        return self._modules.pop(key)
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in pairs:
+            self.add_module(key, module)
+
+
+class ParameterList(Module):
+    """A list of parameters that registers them (named ``0``, ``1``, ... in ``state_dict``)."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __getitem__(self, index: int) -> Parameter:
+        return self._parameters[str(_absolute_index(index, len(self)))]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        name = str(_absolute_index(index, len(self)))
+        self._parameters[name] = value if isinstance(value, Parameter) else Parameter(value)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value: Any) -> ParameterList:
+        self.register_parameter(str(len(self)),
+                                value if isinstance(value, Parameter) else Parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {p.shape}]"
+                         for i, p in enumerate(self))
+
+
 # ----------------------------------------------------------------- activations
 class ReLU(Module):
-    """``max(0, x)``, elementwise."""
+    """``max(0, x)``, elementwise; ``inplace=True`` writes the result into the input."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return input.relu_() if self.inplace else F.relu(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
-    """``x if x >= 0 else negative_slope * x``, elementwise."""
+    """``x if x >= 0 else negative_slope * x``, elementwise (``inplace`` as in ReLU)."""
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.inplace:
+            return input.inplace("leaky_relu_", F.leaky_relu, self.negative_slope)
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(Module):
@@ -291,19 +389,19 @@ class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the survivors by
     ``1 / (1 - p)`` (so the expected value is unchanged); in eval mode, the identity.
 
-    ``inplace`` exists only so PyTorch code runs and the repr matches; it must be False.
+    ``inplace=True`` writes the result into the input.
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0 <= p <= 1:  # also rejects NaN
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        if inplace:
-            raise NotImplementedError("Dropout(inplace=True): scratchnn ops never modify input")
         self.p = p
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.inplace and self.training:
+            return input.inplace("dropout_", F.dropout, self.p, True)
         return F.dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:

@@ -1,0 +1,6 @@
+"""``scratchnn.nn.utils``: gradient clipping and parameter/vector conversion (torch's names)."""
+
+from scratchnn.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
+from scratchnn.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
