@@ -143,3 +143,63 @@ def test_load_weights_into_a_matching_model(tmp_path):
     assert not result.missing_keys and not result.unexpected_keys
     x = data(seed=4)[0]
     np.testing.assert_allclose(ours_out(ours, x), torch_out(theirs, x), rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------ CNN
+def cnn(lib):
+    """The same small CNN in scratchnn or torch (BatchNorm buffers included)."""
+    return lib.Sequential(
+        lib.Conv2d(1, 4, 3, padding=1), lib.BatchNorm2d(4), lib.ReLU(), lib.MaxPool2d(2),
+        lib.Conv2d(4, 8, 3), lib.BatchNorm2d(8), lib.ReLU(), lib.AdaptiveAvgPool2d(1),
+        lib.Flatten(), lib.Linear(8, 3),
+    )
+
+
+def images(seed: int, n: int = 16) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, 1, 10, 10)).astype(np.float32)
+
+
+@pytest.fixture
+def needs_cnn():
+    if not hasattr(nn, "Conv2d") or not hasattr(nn, "BatchNorm2d"):
+        pytest.skip("the CNN layers are not in this scratchnn yet")
+
+
+def test_scratchnn_trained_cnn_with_batchnorm_buffers_runs_in_pytorch(tmp_path, needs_cnn):
+    sn.manual_seed(0)
+    ours = cnn(nn)
+    optimizer = optim.SGD(ours.parameters(), lr=0.05, momentum=0.9)
+    ours.train()
+    for step in range(5):
+        optimizer.zero_grad()
+        target = sn.tensor(np.arange(16) % 3)
+        nn.CrossEntropyLoss()(ours(sn.tensor(images(step))), target).backward()
+        optimizer.step()
+    state = ours.state_dict()
+    assert int(state["1.num_batches_tracked"]) == 5
+    assert not np.allclose(state["1.running_var"], 1)
+    path = tmp_path / "cnn.safetensors"
+    save(state, path)
+
+    theirs = cnn(torch.nn)
+    theirs.load_state_dict(st_torch.load_file(str(path)))  # strict: every buffer present
+    assert int(theirs[1].num_batches_tracked) == 5
+    x = images(99)
+    np.testing.assert_allclose(torch_out(theirs, x), ours_out(ours, x), rtol=1e-5, atol=1e-5)
+
+
+def test_pytorch_cnn_with_running_stats_loads_into_scratchnn(tmp_path, needs_cnn):
+    torch.manual_seed(0)
+    theirs = cnn(torch.nn)
+    theirs.train()
+    with torch.no_grad():
+        for seed in range(4):
+            theirs(torch.from_numpy(images(seed)))
+    path = tmp_path / "torch_cnn.safetensors"
+    st_torch.save_file(theirs.state_dict(), str(path))
+    ours = cnn(nn)
+    result = load_weights(ours, path)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert int(ours.state_dict()["5.num_batches_tracked"]) == 4
+    x = images(98)
+    np.testing.assert_allclose(ours_out(ours, x), torch_out(theirs, x), rtol=1e-5, atol=1e-5)
