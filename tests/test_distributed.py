@@ -7,6 +7,7 @@ mpiexec (``pip install 'scratchnn[distributed]'``).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -238,3 +239,109 @@ def test_ddp_refuses_different_models_on_every_rank() -> None:
     assert result.returncode != 0
     assert "model differs" in result.stderr
     assert "should not get here" not in result.stdout
+
+
+# ------------------------------------------------------------------- fit under DDP
+@pytest.fixture(scope="module")
+def ddp_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """fit() for 3 epochs on 2 ranks with ModelCheckpoint each epoch: (output dir, stdout)."""
+    out = tmp_path_factory.mktemp("fit_ddp")
+    return out, _ok(run_mpi(2, "fit_ddp.py", str(out), "--epochs", "3"))
+
+
+def _result(out: Path) -> tuple[dict[str, np.ndarray], dict]:
+    with np.load(out / "result.npz") as data:
+        weights = {k: data[k] for k in data.files}
+    return weights, json.loads((out / "history.json").read_text())
+
+
+def _assert_same_weights(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert set(a) == set(b)
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_fit_under_ddp_equals_one_process(ddp_fit: tuple[Path, str], tmp_path: Path) -> None:
+    out, stdout = ddp_fit
+    _ok(run_alone("fit_ddp.py", str(tmp_path), "--plain", "--world", "2", "--epochs", "3"))
+    weights, record = _result(out)
+    expected_weights, expected = _result(tmp_path)
+    _assert_same_weights(weights, expected_weights)
+    ours, theirs = record["history"]["history"], expected["history"]["history"]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):  # averaged over the ranks
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(  # each step's loss is the global batch's
+        record["history"]["step_loss"], expected["history"]["step_loss"], rtol=1e-5
+    )
+    assert record["world"] == 2 and record["steps"] == expected["steps"] == 15
+    for epoch in (1, 2, 3):  # rank 0 alone prints
+        assert stdout.count(f"Epoch {epoch}/3 ") == 1, stdout
+    # rank 0 alone wrote the checkpoints (the script checks the other ranks saved nothing)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(("ckpt", "."))) == [
+        "ckpt-1.npz",
+        "ckpt-2.npz",
+        "ckpt-3.npz",
+    ]
+
+
+def test_rank0_checkpoint_resumes_in_one_process(ddp_fit: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = ddp_fit
+    resumed = _ok(
+        run_alone(
+            "fit_ddp.py",
+            str(tmp_path),
+            "--plain",
+            "--world",
+            "2",
+            "--epochs",
+            "3",
+            "--resume",
+            str(out / "ckpt-2.npz"),
+            "--initial-epoch",
+            "2",
+        )
+    )
+    assert "Epoch 3/3" in resumed and "Epoch 2/3" not in resumed
+    weights, record = _result(tmp_path)
+    expected_weights, expected = _result(out)
+    _assert_same_weights(weights, expected_weights)
+    assert record["history"]["epoch"] == [0, 1, 2]  # the saved history, continued
+    np.testing.assert_allclose(
+        record["history"]["history"]["loss"], expected["history"]["history"]["loss"], rtol=1e-5
+    )
+
+
+def test_checkpoint_resumes_data_parallel(ddp_fit: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = ddp_fit  # a checkpoint of the plain model loads into the DDP wrapper
+    _ok(
+        run_mpi(
+            3,
+            "fit_ddp.py",
+            str(tmp_path),
+            "--epochs",
+            "3",
+            "--resume",
+            str(out / "ckpt-2.npz"),
+            "--initial-epoch",
+            "2",
+        )
+    )
+    _assert_same_weights(_result(tmp_path)[0], _result(out)[0])  # global batches don't depend
+    # on the world size: rank r takes every W-th index of one permutation
+
+
+def test_a_stop_on_one_rank_stops_every_rank_at_the_same_step(tmp_path: Path) -> None:
+    # rank 1 alone sets model.stop_training after global step 6 (epoch 1, batch 1); the
+    # script checks every rank took the same steps and recorded the same history
+    _ok(run_mpi(3, "fit_ddp.py", str(tmp_path), "--epochs", "3", "--stop-at-step", "6"))
+    record = _result(tmp_path)[1]
+    assert record["steps"] == 7
+    assert record["history"]["epoch"] == [0, 1]
+
+
+def test_early_stopping_decides_alike_on_every_rank(tmp_path: Path) -> None:
+    # min_delta=100: the second epoch cannot improve, so every rank stops after it
+    _ok(run_mpi(2, "fit_ddp.py", str(tmp_path), "--epochs", "3", "--early-stop"))
+    record = _result(tmp_path)[1]
+    assert record["history"]["epoch"] == [0, 1]
+    assert record["steps"] == 10

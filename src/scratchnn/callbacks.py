@@ -545,6 +545,10 @@ class ModelCheckpoint(Callback):
 
     ``saved``: the paths written, in order; ``best``: the best monitored value (kept across
     ``fit`` calls with the same callback).
+
+    Data-parallel: only rank 0 writes (every rank keeps ``best``), and it saves the model
+    inside a :class:`~scratchnn.nn.parallel.DistributedDataParallel` (its ``module``), so the
+    checkpoint loads into the plain model in one process as well as into a DDP wrapper.
     """
 
     def __init__(
@@ -572,6 +576,8 @@ class ModelCheckpoint(Callback):
         self.saved: list[str] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        from scratchnn import distributed
+        from scratchnn.nn.parallel import unwrap_model
         from scratchnn.serialization import save_checkpoint
 
         if self.save_best_only:
@@ -581,6 +587,8 @@ class ModelCheckpoint(Callback):
             self.best = value
         elif self.monitor in logs and _improved(float(logs[self.monitor]), self.best, self.mode):
             self.best = float(logs[self.monitor])
+        if distributed.is_initialized() and distributed.get_rank() != 0:
+            return  # one writer: rank 0 (the ranks' weights are the same)
         path = Path(self.path.format(**{**logs, "epoch": epoch + 1}))
         path.parent.mkdir(parents=True, exist_ok=True)
         record: dict[str, Any] = {
@@ -596,8 +604,8 @@ class ModelCheckpoint(Callback):
             record["history"] = saved.to_dict()
         if self.extra is not None:
             record.update(self.extra(epoch, logs) if callable(self.extra) else self.extra)
-        save_checkpoint(path, self.model, self.optimizer, self.scheduler, epoch=epoch + 1,
-                        extra=record)
+        save_checkpoint(path, unwrap_model(self.model), self.optimizer, self.scheduler,
+                        epoch=epoch + 1, extra=record)
         self.saved.append(str(path))
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from scratchnn import allocator
+from scratchnn import allocator, distributed
 from scratchnn.callbacks import (
     Callback,
     CallbackList,
@@ -108,12 +109,62 @@ def _nonfinite_gradient(model: Module, optimizer: Any) -> str | None:
     return None
 
 
+# ------------------------------------------------------------- data-parallel (DDP) helpers
+def _world_size() -> int:
+    """The number of processes training together (1 without a process group)."""
+    return distributed.get_world_size() if distributed.is_initialized() else 1
+
+
+def _sum_over_ranks(values: list[float]) -> list[float]:
+    """Element-wise sums over all ranks (one small allreduce; float64)."""
+    array = np.array(values, dtype=np.float64)
+    distributed.all_reduce(array)
+    return array.tolist()
+
+
+def _stop_requested(model: Module, world: int) -> bool:
+    """``model.stop_training``; with several ranks, True on every rank if any rank set it
+    (so all ranks leave the loop at the same step)."""
+    if world > 1:
+        model.stop_training = _sum_over_ranks([float(bool(model.stop_training))])[0] > 0
+    return bool(model.stop_training)
+
+
+def _check_ranks(model: Module, steps: int | None, world: int) -> None:
+    """Under a process group: every rank must take the same number of steps per epoch (each
+    step is a collective), and the model should be wrapped in DistributedDataParallel."""
+    from scratchnn.nn.parallel import DistributedDataParallel
+
+    mine = np.array([-1 if steps is None else steps], dtype=np.int64)  # -1: no len()
+    everyone = [np.empty_like(mine) for _ in range(world)]
+    distributed.all_gather(everyone, mine)
+    counts = [int(count[0]) for count in everyone]
+    if len(set(counts)) > 1:
+        raise ValueError(
+            f"fit: the ranks have different numbers of batches per epoch ({counts}); "
+            "give every rank the same count, e.g. DataLoader(dataset, batch_size, "
+            "sampler=DistributedSampler(dataset))"
+        )
+    if not isinstance(model, DistributedDataParallel):
+        warnings.warn(
+            f"fit: {world} processes train together but the model is not wrapped in "
+            "DistributedDataParallel, so their gradients are not averaged",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 # ----------------------------------------------------------------------------- evaluate
 def _evaluate(
-    model: Module, loader: Iterable[Any], metrics: list[tuple[str, MetricFn]], loss_fn: Any
+    model: Module,
+    loader: Iterable[Any],
+    metrics: list[tuple[str, MetricFn]],
+    loss_fn: Any,
+    over_ranks: bool = False,
 ) -> dict[str, float]:
     """Sample-weighted means of the loss and metrics over ``loader``, under no_grad in eval
-    mode; every module's previous training flag is restored afterwards."""
+    mode; every module's previous training flag is restored afterwards. ``over_ranks``: the
+    means over the samples of every rank of the process group (every rank must call it)."""
     modes = [(module, module.training) for module in model.modules()]
     totals = dict.fromkeys(["loss"] if loss_fn is not None else [], 0.0)
     totals.update(dict.fromkeys([name for name, _ in metrics], 0.0))
@@ -133,6 +184,9 @@ def _evaluate(
     finally:
         for module, training in modes:
             module.training = training
+    if over_ranks:
+        *sums, seen = _sum_over_ranks([*totals.values(), seen])
+        totals = dict(zip(totals, sums, strict=True))
     if seen == 0:
         raise ValueError("evaluate: the loader produced no samples")
     return {name: total / seen for name, total in totals.items()}
@@ -194,6 +248,16 @@ def fit(
 
     ``fit`` applies :func:`scratchnn.allocator.keep_freed_memory` (once per process; the
     environment variable ``SCRATCHNN_KEEP_FREED_MEMORY=0`` switches it off).
+
+    Data-parallel (every rank of a :mod:`scratchnn.distributed` process group calls ``fit``
+    with a :class:`~scratchnn.nn.parallel.DistributedDataParallel` model and its own shard of
+    the data, e.g. a ``DataLoader`` with a ``DistributedSampler``): the epoch's loss, metrics
+    and ``val_*`` are means over the samples of all ranks, and so is each step's ``loss`` in
+    the batch logs (``size`` is then the global batch); a NaN/inf loss stops every rank;
+    ``model.stop_training`` set on any rank stops all of them at the same step; only rank 0
+    shows progress (the callbacks given run on every rank; ``ModelCheckpoint`` writes on rank
+    0 only). A loader whose ``sampler`` has ``set_epoch`` gets ``set_epoch(epoch)`` before each
+    epoch, so the shuffle depends on the epoch alone (resuming reproduces it).
     """
     if not isinstance(epochs, int | np.integer) or not isinstance(initial_epoch, int | np.integer):
         raise TypeError("epochs and initial_epoch must be ints")
@@ -207,6 +271,9 @@ def fit(
     allocator.keep_freed_memory()
     metric_fns = resolve_metrics(metrics, loss_fn)
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None  # type: ignore[arg-type]
+    world = _world_size()
+    if world > 1:
+        _check_ranks(model, steps, world)
     params = {
         "epochs": int(epochs),
         "initial_epoch": int(initial_epoch),
@@ -219,7 +286,7 @@ def fit(
     ordered = [cb for cb in given if not isinstance(cb, History)] + [history]
     if not any(isinstance(cb, LearningRateLogger) for cb in given):
         ordered.insert(0, LearningRateLogger(per_group=False))
-    if verbose:
+    if verbose and (world == 1 or distributed.get_rank() == 0):
         ordered.append(ProgressBar(verbose))
     callback_list = CallbackList(ordered, model, optimizer, params)
 
@@ -228,18 +295,21 @@ def fit(
     logs: dict[str, Any] = {}
     callback_list.on_train_begin(logs)
     for epoch in range(int(initial_epoch), int(epochs)):
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
         callback_list.on_epoch_begin(epoch, {})
         started = time.perf_counter()
         logs, step = _train_epoch(model, loss_fn, optimizer, train_loader, metric_fns,
-                                  callback_list, epoch, step)
+                                  callback_list, epoch, step, world)
         if val_loader is not None:
-            val_logs = _evaluate(model, val_loader, metric_fns, loss_fn)
+            val_logs = _evaluate(model, val_loader, metric_fns, loss_fn, over_ranks=world > 1)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         logs["time"] = time.perf_counter() - started
         if scheduler is not None:
             scheduler.step()
         callback_list.on_epoch_end(epoch, logs)
-        if model.stop_training:
+        if _stop_requested(model, world):
             break
     callback_list.on_train_end(dict(logs))
     return history
@@ -254,8 +324,10 @@ def _train_epoch(
     callbacks: CallbackList,
     epoch: int,
     step: int,
+    world: int = 1,
 ) -> tuple[dict[str, Any], int]:
-    """One pass over ``loader``; returns the epoch's mean loss/metrics and the next step."""
+    """One pass over ``loader``; returns the epoch's mean loss/metrics and the next step
+    (means over all ``world`` ranks' samples when ``world > 1``)."""
     model.train()
     totals = dict.fromkeys(["loss"] + [name for name, _ in metrics], 0.0)
     seen = 0
@@ -266,9 +338,13 @@ def _train_epoch(
         optimizer.zero_grad()
         output = model(inputs)
         loss = loss_fn(output, targets)
-        value = _scalar(loss)
-        if not math.isfinite(value):
-            raise TrainingDiverged(step, epoch, batch_index, value)
+        value = shown = _scalar(loss)
+        size = n
+        if world > 1:  # the global batch's mean loss: every rank sees (and checks) the same
+            total, count = _sum_over_ranks([value * n, n])
+            shown, size = total / count, int(count)
+        if not math.isfinite(shown):
+            raise TrainingDiverged(step, epoch, batch_index, shown)
         loss.backward()
         bad = _nonfinite_gradient(model, optimizer)
         if bad is not None:
@@ -281,10 +357,13 @@ def _train_epoch(
         totals["loss"] += value * n
         for name, fn in metrics:
             totals[name] += float(fn(output.data, targets.data)) * n
-        callbacks.on_batch_end(step, {"loss": value, "batch": batch_index, "size": n})
+        callbacks.on_batch_end(step, {"loss": shown, "batch": batch_index, "size": size})
         step += 1
-        if model.stop_training:
+        if _stop_requested(model, world):
             break
+    if world > 1:
+        *sums, seen = _sum_over_ranks([*totals.values(), seen])
+        totals = dict(zip(totals, sums, strict=True))
     if seen == 0:
         raise ValueError("fit: the training loader produced no batches")
     return {name: total / seen for name, total in totals.items()}, step

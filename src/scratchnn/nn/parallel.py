@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -285,6 +285,16 @@ class DistributedDataParallel(Module):
             if buffers:
                 _broadcast_coalesced(buffers, 0, self.bucket_bytes_cap)
         return self.module(*args, **kwargs)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+        """Load ``module.``-prefixed keys (what ``ddp.state_dict()`` gives) as PyTorch does,
+        and also the wrapped model's own keys (a state dict or checkpoint of the plain model,
+        e.g. written by ``ModelCheckpoint``), which go to ``self.module``."""
+        if isinstance(state_dict, Mapping) and state_dict and not any(
+            isinstance(key, str) and key.startswith("module.") for key in state_dict
+        ):
+            return self.module.load_state_dict(state_dict, strict)
+        return super().load_state_dict(state_dict, strict)
 
     def extra_repr(self) -> str:
         return f"world_size={self.world_size}, buckets={len(self._buckets)}"
