@@ -111,3 +111,18 @@ def shape_arg(shape: tuple) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], tuple | list):
         shape = tuple(shape[0])
     return tuple(int(size) for size in shape)
+
+
+def reduce_axes(name: str, ndim: int, dim: Dim) -> tuple[int, ...] | None:
+    """``axes`` for a reduction: a 0-d tensor reduced over dim 0 or -1 reduces over nothing
+    (as in PyTorch, the result is that 0-d tensor's value)."""
+    chosen = axes(name, ndim, dim)
+    return () if ndim == 0 and chosen is not None else chosen
+
+
+def floating(x: Tensor) -> Tensor:
+    """``x``, or a float32 copy of an integer or boolean tensor (PyTorch's result type for
+    ``sin``, ``sqrt``, ... of integers)."""
+    if x.data.dtype.kind == "f":
+        return x
+    return Tensor._make(x.data.astype(np.float32))

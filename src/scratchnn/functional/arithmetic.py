@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from scratchnn import ops
-from scratchnn.functional.args import operands
+from scratchnn.functional.args import array_of, floating, operands
+from scratchnn.ops import math as math_ops
 from scratchnn.tensor import ArrayLike, Tensor
 
 
@@ -115,3 +116,164 @@ def to(x: Tensor, dtype: Any) -> Tensor:
     if x.requires_grad and dtype.kind != "f":
         return Tensor._make(x.data.astype(dtype))
     return ops.Cast.apply(x, dtype=dtype)
+
+
+# ------------------------------------------------ trigonometric, hyperbolic, special
+def sin(x: Tensor) -> Tensor:
+    """sin x (radians); integers give float32."""
+    return math_ops.Sin.apply(floating(x))
+
+
+def cos(x: Tensor) -> Tensor:
+    """cos x (radians)."""
+    return math_ops.Cos.apply(floating(x))
+
+
+def tan(x: Tensor) -> Tensor:
+    """tan x (radians)."""
+    return math_ops.Tan.apply(floating(x))
+
+
+def asin(x: Tensor) -> Tensor:
+    """arcsin x, in [-pi/2, pi/2] (NaN outside [-1, 1])."""
+    return math_ops.Asin.apply(floating(x))
+
+
+def acos(x: Tensor) -> Tensor:
+    """arccos x, in [0, pi] (NaN outside [-1, 1])."""
+    return math_ops.Acos.apply(floating(x))
+
+
+def atan(x: Tensor) -> Tensor:
+    """arctan x, in (-pi/2, pi/2)."""
+    return math_ops.Atan.apply(floating(x))
+
+
+def atan2(input: ArrayLike, other: ArrayLike) -> Tensor:  # noqa: A002
+    """The angle of the point (other, input), in (-pi, pi]; broadcast."""
+    a, b = operands(input, other)
+    return math_ops.Atan2.apply(floating(a), floating(b))
+
+
+arctan2, arcsin, arccos, arctan = atan2, asin, acos, atan
+
+
+def sinh(x: Tensor) -> Tensor:
+    """Hyperbolic sine."""
+    return math_ops.Sinh.apply(floating(x))
+
+
+def cosh(x: Tensor) -> Tensor:
+    """Hyperbolic cosine."""
+    return math_ops.Cosh.apply(floating(x))
+
+
+def log1p(x: Tensor) -> Tensor:
+    """ln(1 + x), accurate for tiny x."""
+    return math_ops.Log1p.apply(floating(x))
+
+
+def expm1(x: Tensor) -> Tensor:
+    """e**x - 1, accurate for tiny x."""
+    return math_ops.Expm1.apply(floating(x))
+
+
+def erf(x: Tensor) -> Tensor:
+    """The error function 2/sqrt(pi) * integral_0^x e**(-t**2) dt."""
+    return math_ops.Erf.apply(floating(x))
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    """1 / x (integers give float32)."""
+    return div(1.0, x)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    """1 / sqrt(x), as x ** -0.5."""
+    x = floating(x)
+    return ops.Pow.apply(x, Tensor._make(np.asarray(-0.5, dtype=x.dtype)))
+
+
+def square(x: Tensor) -> Tensor:
+    """x * x."""
+    return ops.Mul.apply(x, x)
+
+
+# ------------------------------------------------------- rounding: zero gradient
+def _piecewise(x: Tensor, function: Any) -> Tensor:
+    if x.data.dtype.kind != "f":  # integers are already whole: an unchanged copy
+        return Tensor._make(x.data.copy())
+    return math_ops.Piecewise.apply(x, function=function)
+
+
+def floor(x: Tensor) -> Tensor:
+    """The largest integer <= x (same dtype); the gradient is 0."""
+    return _piecewise(x, np.floor)
+
+
+def ceil(x: Tensor) -> Tensor:
+    """The smallest integer >= x (same dtype); the gradient is 0."""
+    return _piecewise(x, np.ceil)
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 (PyTorch's name)
+    """x rounded to ``decimals`` places, halves to even (0.5 -> 0, 1.5 -> 2, as PyTorch);
+    the gradient is 0."""
+    if decimals == 0:
+        return _piecewise(x, np.round)
+    return _piecewise(x, lambda a: np.round(a, decimals))
+
+
+def trunc(x: Tensor) -> Tensor:
+    """x rounded towards 0; the gradient is 0."""
+    return _piecewise(x, np.trunc)
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of x; the gradient is 0."""
+    if x.data.dtype.kind != "f":
+        return Tensor._make(np.sign(x.data))
+    return math_ops.Piecewise.apply(x, function=np.sign)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """x with NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (default: the dtype's
+    largest and smallest finite values); the gradient is 0 at the replaced elements."""
+    if x.data.dtype.kind != "f":
+        return Tensor._make(x.data.copy())
+    return math_ops.NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+# ------------------------------------------------------------- masking, copies
+def masked_fill(x: Tensor, mask: ArrayLike, value: ArrayLike) -> Tensor:
+    """x with ``value`` wherever the boolean ``mask`` (broadcast to x's shape) is True; the
+    gradient flows to x elsewhere (and to a 0-d tensor ``value`` from the masked places)."""
+    mask = array_of(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill: the mask must be a boolean tensor, got dtype {mask.dtype}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{value.shape}")
+    try:
+        np.broadcast_to(mask, x.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
+                         f"tensor's shape {x.shape}") from None
+    if isinstance(value, Tensor):
+        fill = value if value.dtype == x.dtype else to(value, x.dtype)
+    else:
+        fill = Tensor._make(np.asarray(value, dtype=x.dtype))
+    return ops.Where.apply(fill, x, condition=mask)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of x with its own memory; the gradient passes through."""
+    return math_ops.Clone.apply(x)
+
+
+def contiguous(x: Tensor) -> Tensor:
+    """x itself when its memory is row-major contiguous, else a contiguous copy."""
+    if x.data.flags.c_contiguous:
+        return x
+    return math_ops.Clone.apply(x)

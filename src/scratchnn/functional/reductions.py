@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from scratchnn import ops
-from scratchnn.functional.args import Dim, array_of, axes, dim_aliases, single_axis
+from scratchnn.functional.args import Dim, array_of, dim_aliases, reduce_axes, single_axis
 from scratchnn.functional.shapes import squeeze
+from scratchnn.ops.reduce import Cumsum, Norm, Prod, Var
 from scratchnn.tensor import ArrayLike, Tensor
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -18,7 +19,7 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 @dim_aliases
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (all dims when None)."""
-    return ops.Sum.apply(x, axis=axes("sum", x.ndim, dim), keepdims=keepdim)
+    return ops.Sum.apply(x, axis=reduce_axes("sum", x.ndim, dim), keepdims=keepdim)
 
 
 @dim_aliases
@@ -26,19 +27,19 @@ def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Mean over ``dim`` (all dims when None); needs a float tensor."""
     if x.dtype.kind != "f":
         raise TypeError(f"mean: needs a floating-point tensor, got dtype {x.dtype}")
-    return ops.Mean.apply(x, axis=axes("mean", x.ndim, dim), keepdims=keepdim)
+    return ops.Mean.apply(x, axis=reduce_axes("mean", x.ndim, dim), keepdims=keepdim)
 
 
 @dim_aliases
 def amax(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Maximum over ``dim``; ties share the gradient evenly."""
-    return ops.Amax.apply(x, axis=axes("amax", x.ndim, dim), keepdims=keepdim)
+    return ops.Amax.apply(x, axis=reduce_axes("amax", x.ndim, dim), keepdims=keepdim)
 
 
 @dim_aliases
 def amin(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Minimum over ``dim``; ties share the gradient evenly."""
-    return ops.Amin.apply(x, axis=axes("amin", x.ndim, dim), keepdims=keepdim)
+    return ops.Amin.apply(x, axis=reduce_axes("amin", x.ndim, dim), keepdims=keepdim)
 
 
 def extreme_along(name: str, pick: Any, x: Tensor, dim: int | None,
@@ -72,23 +73,100 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False,  # noqa: A001
     return extreme_along("min", np.argmin, x, dim, keepdim)
 
 
+def arg_extreme(pick: Any, name: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    """``argmax``/``argmin``: the flat index (no dim) or the indices along ``dim``."""
+    if dim is None:
+        return Tensor._make(np.int64(pick(x.data)))
+    axis = single_axis(name, x.ndim, dim)
+    if x.ndim == 0:
+        return Tensor._make(np.int64(0))
+    return Tensor._make(pick(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+
+
 @dim_aliases
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (over the flattened tensor when no dim is given); no gradient."""
-    if dim is None:
-        return Tensor._make(np.argmax(x.data))
-    return Tensor._make(np.argmax(x.data, axis=dim, keepdims=keepdim))
+    return arg_extreme(np.argmax, "argmax", x, dim, keepdim)
 
 
 @dim_aliases
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (over the flattened tensor when no dim is given); no gradient."""
-    if dim is None:
-        return Tensor._make(np.argmin(x.data))
-    return Tensor._make(np.argmin(x.data, axis=dim, keepdims=keepdim))
+    return arg_extreme(np.argmin, "argmin", x, dim, keepdim)
 
 
 @dim_aliases
 def gather(x: Tensor, dim: int, index: ArrayLike) -> Tensor:
     """out[i][j] = x[i][index[i][j]] for dim=1 (torch.gather)."""
     return ops.Gather.apply(x, axis=single_axis("gather", x.ndim, dim), index=array_of(index))
+
+
+@dim_aliases
+def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *,
+         dtype: Any = None) -> Tensor:
+    """Product over ``dim`` (all elements when None); integer and bool tensors give int64."""
+    axis = None if dim is None else single_axis("prod", x.ndim, dim)
+    if x.ndim == 0:
+        axis = None
+    if dtype is None and x.dtype.kind in "biu":
+        dtype = np.int64
+    return Prod.apply(x, axis=axis, keepdims=keepdim and x.ndim > 0, dtype=dtype)
+
+
+@dim_aliases
+def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sum along ``dim``: out_i = x_0 + ... + x_i (integers and bools give int64)."""
+    axis = single_axis("cumsum", x.ndim, dim)
+    if dtype is None and x.dtype.kind in "biu":
+        dtype = np.int64
+    if x.ndim == 0:
+        return Cumsum.apply(x, axis=None, dtype=dtype).reshape(())
+    return Cumsum.apply(x, axis=axis, dtype=dtype)
+
+
+def _correction(name: str, unbiased: bool | None, correction: float | None) -> float:
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}: pass either unbiased or correction, not both")
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+@dim_aliases
+def var(x: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Variance over ``dim``: sum((x - mean)**2) / (n - correction); correction = 1 (Bessel's,
+    PyTorch's default) unless ``unbiased=False`` or ``correction=`` says otherwise."""
+    if isinstance(dim, bool):  # the old positional form var(x, unbiased)
+        dim, unbiased = None, dim
+    if x.dtype.kind != "f":
+        raise TypeError(f"var: needs a floating-point tensor, got dtype {x.dtype}")
+    return Var.apply(x, axis=reduce_axes("var", x.ndim, dim),
+                     correction=_correction("var", unbiased, correction), keepdims=keepdim)
+
+
+@dim_aliases
+def std(x: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Standard deviation over ``dim``: sqrt(var(x, dim, correction)) (see ``var``)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return ops.Sqrt.apply(var(x, dim, unbiased, keepdim, correction=correction))
+
+
+@dim_aliases
+def norm(x: Tensor, p: float | str | None = "fro", dim: Dim = None, keepdim: bool = False,
+         dtype: Any = None) -> Tensor:
+    """The p-norm over ``dim`` (all elements when None): (sum |x|**p)**(1/p); p = 'fro' (the
+    default) is p = 2, inf/-inf the largest/smallest |x|, 0 the number of non-zeros. Its
+    gradient at 0 is 0 (PyTorch's subgradient)."""
+    if p is None or p == "fro":
+        p = 2.0
+    elif isinstance(p, str):
+        raise ValueError(f"norm: p={p!r} is not supported (numbers, inf, -inf or 'fro')")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"norm: needs a floating-point tensor, got dtype {x.dtype} "
+                        "(use .float() or dtype=)")
+    return Norm.apply(x, p=float(p), axis=reduce_axes("norm", x.ndim, dim), keepdims=keepdim)

@@ -64,7 +64,10 @@ class Div(Function):
 
 
 class Pow(Function):
-    """out = a ** b;  da = g * b * a**(b-1),  db = g * out * log(a)."""
+    """out = a ** b;  da = g * b * a**(b-1),  db = g * out * log(a).
+
+    At a = 0, PyTorch's conventions: da = 0 where b = 0 (d/da a**0 = 0, not 0 * 0**-1 = nan),
+    and db = 0 where b >= 0 (a**b log a -> 0); b < 0 keeps the infinities."""
 
     saves_output = True
 
@@ -77,10 +80,16 @@ class Pow(Function):
         a, b, out = self.saved
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = grad_output * b * a ** (b - 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_a = grad_output * b * a ** (b - 1)
+            if (b == 0).any():
+                grad_a = np.where(b == 0, 0, grad_a)
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_b = grad_output * out * np.log(a)
+            at_zero = (a == 0) & (b >= 0)
+            if at_zero.any():
+                grad_b = np.where(at_zero, 0, grad_b)
         return grad_a, grad_b
 
 

@@ -140,3 +140,109 @@ class Gather(Function):
         grad = np.zeros(shape, dtype=grad_output.dtype)
         np.add.at(grad, positions, grad_output)
         return grad
+
+
+class Prod(Function):
+    """out = product of a over ``axis`` (one axis, or all when None);
+    da_i = g * product of the other elements (exact where some a_j = 0: no division)."""
+
+    def forward(self, a, axis=None, keepdims=False, dtype=None):
+        self.saved = (a, axis)
+        return np.prod(a, axis=axis, keepdims=keepdims, dtype=dtype)
+
+    def backward(self, grad_output):
+        a, axis = self.saved
+        values = a.reshape(-1) if axis is None else a
+        along = 0 if axis is None else axis
+        n = values.shape[along]
+        ones = np.ones_like(np.take(values, [0], axis=along)) if n else values
+        # product of the elements before i and of those after i, along the axis
+        before = np.cumprod(np.concatenate([ones, np.take(values, range(n - 1), axis=along)],
+                                           axis=along), axis=along) if n else values
+        after = np.flip(np.cumprod(np.flip(np.concatenate(
+            [np.take(values, range(1, n), axis=along), ones], axis=along), along), axis=along),
+            along) if n else values
+        others = (before * after).reshape(a.shape)
+        return others * np.reshape(grad_output, kept_shape(a.shape, (along,) if axis is not None
+                                                           else None))
+
+
+class Cumsum(Function):
+    """out_i = a_0 + ... + a_i along ``axis``;  da_i = g_i + ... + g_last (reversed cumsum)."""
+
+    saves_inputs = False
+
+    def forward(self, a, axis=0, dtype=None):
+        self.saved = (axis, a.dtype)
+        return np.cumsum(a, axis=axis, dtype=dtype)
+
+    def backward(self, grad_output):
+        axis, dtype = self.saved
+        flipped = np.flip(grad_output, axis)
+        return np.flip(np.cumsum(flipped, axis=axis), axis).astype(dtype, copy=False)
+
+
+class Var(Function):
+    """out = sum((a - mean a)**2) / (n - correction) over ``axis`` (n elements reduced);
+    da = g * 2 (a - mean a) / (n - correction)."""
+
+    saves_inputs = False
+
+    def forward(self, a, axis=None, correction=1, keepdims=False):
+        centred = a - a.mean(axis=axis, keepdims=True)
+        count = a.size // max(np.size(centred.sum(axis=axis)), 1) if a.size else 0
+        divisor = np.maximum(count - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = (centred * centred).sum(axis=axis, keepdims=keepdims) / a.dtype.type(divisor)
+        self.saved = (centred, axis, divisor)
+        return out
+
+    def backward(self, grad_output):
+        centred, axis, divisor = self.saved
+        kept = np.reshape(grad_output, kept_shape(centred.shape, axis))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return kept * (2 / centred.dtype.type(divisor)) * centred
+
+
+class Norm(Function):
+    """out = (sum |a|**p)**(1/p) over ``axis`` (p = inf: max |a|, -inf: min |a|, 0: count of
+    non-zeros);  da = g * sign(a) |a|**(p-1) / out**(p-1)  (p = 2: g * a / out), 0 where
+    out = 0 or a = 0; p = +-inf: g * sign(a) shared evenly by the elements reaching out;
+    p = 0: 0."""
+
+    saves_output = True
+
+    def forward(self, a, p=2.0, axis=None, keepdims=False):
+        magnitude = np.abs(a)
+        if p == 2:
+            out = np.sqrt((a * a).sum(axis=axis, keepdims=True))
+        elif p == np.inf:
+            out = magnitude.max(axis=axis, keepdims=True)
+        elif p == -np.inf:
+            out = magnitude.min(axis=axis, keepdims=True)
+        elif p == 0:
+            out = (a != 0).sum(axis=axis, keepdims=True).astype(a.dtype)
+        elif p == 1:
+            out = magnitude.sum(axis=axis, keepdims=True)
+        else:
+            with np.errstate(divide="ignore", over="ignore"):
+                out = (magnitude**p).sum(axis=axis, keepdims=True) ** (1 / p)
+        self.saved = (a, out, p, axis)
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    def backward(self, grad_output):
+        a, out, p, axis = self.saved
+        grad = np.reshape(grad_output, out.shape)
+        if p == 0:
+            return np.zeros_like(a)
+        if p == 1:
+            return grad * np.sign(a)
+        if p in (np.inf, -np.inf):
+            reaching = np.abs(a) == out
+            return grad * np.sign(a) * reaching / reaching.sum(axis=axis, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 2:
+                scaled = a / out
+            else:
+                scaled = np.sign(a) * np.abs(a) ** (p - 1) / out ** (p - 1)
+        return grad * np.where((out == 0) | (a == 0), 0, scaled)

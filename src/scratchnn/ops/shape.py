@@ -86,3 +86,49 @@ class Stack(Function):
 
     def backward(self, grad_output):
         return tuple(np.moveaxis(grad_output, self.saved, 0))
+
+
+class Expand(Function):
+    """out = a broadcast to ``shape`` (a read-only view, no copy);  da = g summed over the
+    broadcast dims (the engine's ``unbroadcast``)."""
+
+    saves_inputs = False
+    is_view = True
+
+    def forward(self, a, shape=None):
+        return np.broadcast_to(a, shape)
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+class Repeat(Function):
+    """out = a tiled ``repeats[i]`` times along dim i (torch.repeat, np.tile; a gets leading
+    1-dims first when ``repeats`` is longer);  da = g summed over the copies."""
+
+    saves_inputs = False
+
+    def forward(self, a, repeats=None):
+        shape = (1,) * (len(repeats) - a.ndim) + a.shape
+        self.saved = (a.shape, shape, repeats)
+        return np.tile(a.reshape(shape), repeats)
+
+    def backward(self, grad_output):
+        original, shape, repeats = self.saved
+        # (r0 * s0, r1 * s1, ...) -> (r0, s0, r1, s1, ...), then sum over every r
+        split = [size for pair in zip(repeats, shape, strict=True) for size in pair]
+        summed = grad_output.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return summed.reshape(original)
+
+
+class Flip(Function):
+    """out = a reversed along ``axes`` (a copy, as torch.flip);  da = g reversed likewise."""
+
+    saves_inputs = False
+
+    def forward(self, a, axes=None):
+        self.saved = axes
+        return np.flip(a, axes).copy()
+
+    def backward(self, grad_output):
+        return np.flip(grad_output, self.saved)
