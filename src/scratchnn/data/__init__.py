@@ -10,13 +10,19 @@ Typical use::
         ...
 """
 
+from scratchnn.data.csv import CsvTable, read_csv
 from scratchnn.data.dataloader import DataLoader
 from scratchnn.data.dataset import DataError, Dataset, Subset, TensorDataset, random_split
 from scratchnn.data.idx import read_idx, write_idx
 from scratchnn.data.mnist import find_mnist, load_mnist, load_mnist_normalized
 from scratchnn.data.sampler import DistributedSampler, Sampler
+from scratchnn.data.samples import Samples, load_samples
 
 __all__ = [
+    "CsvTable",
+    "Samples",
+    "load_samples",
+    "read_csv",
     "DataError",
     "DataLoader",
     "Dataset",

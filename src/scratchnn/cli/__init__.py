@@ -1,10 +1,12 @@
 """The ``scratchnn`` command: ``scratchnn run NAME``, ``scratchnn list`` (the seed experiments)
-and ``scratchnn train | evaluate | predict`` (your own MLP on your own data).
+and ``scratchnn train | evaluate | predict`` (a network on your own data).
 
-Each group of subcommands lives with the code it drives and adds itself to the parser through
-an ``add_commands(subparsers)`` function; a subcommand sets ``handler``, which returns the exit
-status. Errors a user can fix (bad files, bad options) are ``UsageError``s: one clear line on
-stderr and exit status 2, never a traceback.
+One module per command (``scratchnn.cli.train``, ``.evaluate``, ``.predict``, ...; the seed
+experiments' ``run``/``list`` live in ``scratchnn.experiments.commands``), each with an
+``add_commands(subparsers)`` function that adds it to the parser; a subcommand sets
+``handler``, which returns the exit status. A command module that is absent is skipped.
+Errors a user can fix (bad files, bad options) are ``UsageError``s: one clear line on stderr
+and exit status 2, never a traceback. Shared pieces: ``scratchnn.cli.common``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,16 @@ class UsageError(Exception):
     """A problem with the user's input that the message alone explains."""
 
 
+# the modules whose add_commands() build the parser, in the order of ``scratchnn --help``
+COMMAND_MODULES = (
+    "scratchnn.experiments.commands",
+    "scratchnn.cli.train",
+    "scratchnn.cli.evaluate",
+    "scratchnn.cli.predict",
+    "scratchnn.cli.export",
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from scratchnn import __version__
 
@@ -27,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"scratchnn {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in ("scratchnn.experiments.commands", "scratchnn.commands"):
+    for module_name in COMMAND_MODULES:
         try:
             module = __import__(module_name, fromlist=["add_commands"])
         except ModuleNotFoundError as error:
@@ -55,11 +67,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
-
-
-if __name__ == "__main__":
-    # Under ``python -m scratchnn.cli`` this file runs as ``__main__``, a second copy of the
-    # module whose UsageError is not the one subcommands raise: run the real module's main.
-    from scratchnn.cli import main as package_main
-
-    sys.exit(package_main())
