@@ -202,6 +202,7 @@ def test_cnn_runs_in_onnx_runtime(tmp_path, opset):
     model = nn.Sequential(
         nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(4, 6, 3, stride=1, padding=(1, 2), dilation=1, groups=2), nn.Tanh(),
+        nn.ConvTranspose2d(6, 6, 3, stride=2, padding=1, output_padding=1, groups=3),
         nn.AvgPool2d(2), nn.Conv2d(6, 8, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         nn.Linear(8, 5),
     )
@@ -212,7 +213,8 @@ def test_cnn_runs_in_onnx_runtime(tmp_path, opset):
             model(sn.tensor(normal((1, 12, 12), seed=seed)(16)))
     exported = exported_matches(model, normal((1, 12, 12)), tmp_path, opset)
     ops = [n.op_type for n in exported.graph.node]
-    for op in ("Conv", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool"):
+    for op in ("Conv", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool",
+               "ConvTranspose"):
         assert op in ops
     names = {t.name for t in exported.graph.initializer}
     assert {"1.running_mean", "1.running_var", "1.weight", "1.bias"} <= names
@@ -372,3 +374,14 @@ def test_preprocessing_is_folded_into_the_graph(tmp_path, opset):
         expected = reference(model, ((raw * np.float32(0.5)) - mean) / std)
         np.testing.assert_allclose(session.run(None, {"input": raw})[0], expected,
                                    rtol=1e-5, atol=1e-5)
+
+
+def test_conv1d_and_layer_norm(tmp_path):
+    if not hasattr(snn, "Conv1d") or not hasattr(snn, "LayerNorm"):
+        pytest.skip("the CNN layers are not in this scratchnn yet")
+    sn.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(3, 5, 3, padding=1, stride=2), nn.LayerNorm(4), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(20, 2))
+    exported_matches(model, normal((3, 8)), tmp_path, 17)
+    with pytest.raises(UnsupportedOperatorError, match="LayerNorm needs opset_version >= 17"):
+        sonnx.export(model, normal((3, 8))(2), tmp_path / "old.onnx", opset_version=13)

@@ -307,6 +307,21 @@ def _conv(graph: GraphBuilder, node: Function, inputs: list[str], output: str) -
     )
 
 
+@converts("ConvTranspose2d")
+def _conv_transpose(graph: GraphBuilder, node: Function, inputs: list[str], output: str) -> None:
+    options = graph.options(node)
+    top, bottom, left, right = (int(p) for p in options.get("padding", (0, 0, 0, 0)))
+    graph.node(
+        "ConvTranspose", inputs, [output],
+        kernel_shape=[int(k) for k in _shape(node, 1)[2:]],
+        strides=[int(s) for s in options.get("stride", (1, 1))],
+        dilations=[int(d) for d in options.get("dilation", (1, 1))],
+        pads=[top, left, bottom, right],
+        output_padding=[int(o) for o in options.get("output_padding", (0, 0))],
+        group=int(options.get("groups", 1)),
+    )
+
+
 def _pool_geometry(node: Function, options: dict[str, Any]) -> tuple[list[int], ...]:
     kernel = [int(k) for k in options.get("kernel_size", (1, 1))]
     stride = [int(s) for s in options.get("stride", kernel)]
