@@ -96,6 +96,67 @@ from scratchnn.tensor import (
     unbroadcast,
 )
 
+# isort: split
+# The everyday tensor API at the top level, as torch.* (issue 8): creation, dtypes, math
+from scratchnn.creation import (
+    as_tensor,
+    empty,
+    empty_like,
+    from_numpy,
+    full_like,
+    linspace,
+    logspace,
+    rand_like,
+    randint_like,
+    randn_like,
+)
+from scratchnn.dtypes import bool, float16, half, int, int8, int16, short, uint8
+from scratchnn.functional import (
+    acos,
+    allclose,
+    argsort,
+    asin,
+    atan,
+    atan2,
+    ceil,
+    chunk,
+    clone,
+    cos,
+    cosh,
+    cumsum,
+    equal,
+    erf,
+    expm1,
+    flip,
+    floor,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    kthvalue,
+    log1p,
+    masked_fill,
+    nan_to_num,
+    narrow,
+    norm,
+    prod,
+    reciprocal,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sinh,
+    sort,
+    split,
+    square,
+    std,
+    t,
+    tan,
+    topk,
+    trunc,
+    var,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -112,4 +173,12 @@ __all__ = [
     "randint", "randn", "randperm", "reshape", "set_rng_state", "sigmoid", "softmax", "sqrt",
     "squeeze", "stack", "sum", "tanh", "tensor", "transpose", "unbroadcast", "unsqueeze",
     "where", "zeros", "zeros_like",
+    # the everyday tensor API (issue 8)
+    "acos", "allclose", "argsort", "as_tensor", "asin", "atan", "atan2", "bool", "ceil",
+    "chunk", "clone", "cos", "cosh", "cumsum", "empty", "empty_like", "equal", "erf", "expm1",
+    "flip", "float16", "floor", "from_numpy", "full_like", "half", "int", "int8", "int16",
+    "isclose", "isfinite", "isinf", "isnan", "kthvalue", "linspace", "log1p", "logspace",
+    "masked_fill", "nan_to_num", "narrow", "norm", "prod", "rand_like", "randint_like",
+    "randn_like", "reciprocal", "round", "rsqrt", "short", "sign", "sin", "sinh", "sort",
+    "split", "square", "std", "t", "tan", "topk", "trunc", "uint8", "var",
 ]
