@@ -98,6 +98,50 @@ def test_plot_decision_boundary_checks_shapes() -> None:
                                     resolution=10)
 
 
+def test_plot_decision_boundaries_side_by_side_with_limits_and_extra(
+        tmp_path: Path, rng: np.random.Generator) -> None:
+    X = rng.normal(size=(100, 2))
+    y = (X[:, 0] > 0).astype(np.int64)
+    seen_axes = []
+
+    def extra(ax):
+        seen_axes.append(ax)
+        ax.plot([0, 0], [-1, 1], "g--")
+
+    panels = {"sharp": lambda p: (p[:, 0] > 0).astype(np.float32),
+              "soft": lambda p: 1 / (1 + np.exp(-p[:, 0]))}
+    fig = plot.plot_decision_boundaries(panels, X, y, tmp_path / "b.png", limits=(-1.0, 1.0),
+                                        extra=extra, figsize=(8.0, 3.0), dpi=50)
+    check_png(tmp_path / "b.png", fig, (8.0, 3.0), 50)
+    panel_axes = [ax for ax in fig.axes if ax.get_title() in panels]
+    assert [ax.get_title() for ax in panel_axes] == ["sharp", "soft"]
+    assert seen_axes == panel_axes
+    assert all(ax.get_xlim() == (-1.0, 1.0) == ax.get_ylim() for ax in panel_axes)
+    with pytest.raises(ValueError, match="no classifier"):
+        plot.plot_decision_boundaries({}, X, y)
+
+
+def test_plot_curves_and_scatter(tmp_path: Path, rng: np.random.Generator) -> None:
+    curves = {"a": [3.0, 2.0, 1.0], "b": [3.0, 2.5, 2.0, 1.5]}
+    fig = plot.plot_curves(curves, tmp_path / "c.png", title="t", figsize=(4.0, 3.0), dpi=50)
+    check_png(tmp_path / "c.png", fig, (4.0, 3.0), 50)
+    lines = fig.axes[0].get_lines()
+    assert [list(line.get_xdata()) for line in lines] == [[1, 2, 3], [1, 2, 3, 4]]
+    assert [line.get_label() for line in lines] == ["a", "b"]
+
+    X = rng.normal(size=(30, 2))
+    panels = {"one": (X, np.arange(30) % 2), "two": (X[:10], np.zeros(10, np.int64)),
+              "three": (X, np.ones(30, np.int64))}
+    fig = plot.plot_scatter(panels, tmp_path / "s.png", class_names=["no", "yes"],
+                            colors=["red", "green"], figsize=(6.0, 5.0), dpi=50)
+    check_png(tmp_path / "s.png", fig, (6.0, 5.0), 50)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == ["one", "two", "three"] and not fig.axes[3].axison
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["no", "yes"]
+    with pytest.raises(ValueError, match="panel 'bad'"):
+        plot.plot_scatter({"bad": (X, np.zeros(3))})
+
+
 def test_plot_confusion_matrix(tmp_path: Path) -> None:
     matrix = np.array([[50, 2, 3], [4, 40, 6], [0, 7, 45]])
     fig = plot.plot_confusion_matrix(matrix, ["cat", "dog", "bird"], tmp_path / "cm.png",

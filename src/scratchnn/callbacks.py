@@ -184,8 +184,9 @@ class CallbackList:
 
 # ------------------------------------------------------------------------------ History
 def plain(value: Any) -> Any:
-    """NumPy scalars, 0-d arrays and 1-element Tensors as Python numbers, arrays as lists
-    (what ``json.dumps`` takes)."""
+    """``value`` as what ``json.dumps`` takes: NumPy scalars, 0-d arrays and 1-element
+    Tensors as Python numbers, arrays and Tensors as (nested) lists, tuples as lists, paths
+    as strings, dicts with string keys (recursively)."""
     data = getattr(value, "data", None)
     if isinstance(data, np.ndarray) and not isinstance(value, np.ndarray):
         value = data  # a Tensor
@@ -197,6 +198,10 @@ def plain(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     return value
 
 

@@ -1,5 +1,6 @@
 """Plots for training and models: learning curves, decision boundaries, confusion matrices,
-image grids with predictions, and a drawing of an MLP.
+image grids with predictions, scatter plots by class, and a drawing of an MLP. This is the
+one plotting layer: the experiments and the command line draw through it.
 
 matplotlib is an optional extra (``pip install 'scratchnn[plot]'``): it is imported inside
 each function, and a missing matplotlib raises an ``ImportError`` saying what to install.
@@ -128,49 +129,45 @@ def plot_history(
 
 
 # ------------------------------------------------------------------ decision boundary
-def plot_decision_boundary(
-    predict_fn: Callable[[np.ndarray], Any],
-    X: Any,
-    y: Any,
-    path: PathArg = None,
-    *,
-    resolution: int = 200,
-    margin: float = 0.1,
-    figsize: tuple[float, float] = (6.0, 5.0),
-    dpi: int = 100,
-    title: str | None = None,
-) -> Any:
-    """The regions a classifier assigns to each class over the plane, with the data on top.
-
-    ``X`` is (N, 2); ``y`` holds N class labels. ``predict_fn`` maps an (M, 2) float32 array
-    of points to probabilities: (M,) or (M, 1) for "probability of class 1", or (M, K) for K
-    classes. Two classes are drawn as the probability of class 1 with the 0.5 contour (the
-    boundary); more classes as the argmax regions.
-    """
-    X, y = np.asarray(X).astype(np.float64), np.asarray(y).reshape(-1)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2), got {X.shape}")
-    if len(y) != len(X):
-        raise ValueError(f"plot_decision_boundary: {len(y)} labels for {len(X)} points")
-    low, high = X.min(axis=0), X.max(axis=0)
-    pad = (high - low) * margin + 1e-9
+def _boundary_grid(
+    X: np.ndarray, resolution: int, margin: float, limits: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(xs, ys, gx, gy)``: the plane the classifier is evaluated on."""
+    if limits is not None:
+        low, high = np.full(2, float(limits[0])), np.full(2, float(limits[1]))
+        pad = np.zeros(2)
+    else:
+        low, high = X.min(axis=0), X.max(axis=0)
+        pad = (high - low) * margin + 1e-9
     xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
     ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
-    grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
-    probs = np.asarray(predict_fn(grid)).astype(np.float64)
+    return xs, ys, gx, gy
+
+
+def _draw_boundary(
+    plt: Any,
+    fig: Any,
+    ax: Any,
+    predict_fn: Callable[[np.ndarray], Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    title: str,
+) -> None:
+    """One panel of :func:`plot_decision_boundaries`."""
+    xs, ys, gx, gy = grid
+    points = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
+    probs = np.asarray(predict_fn(points)).astype(np.float64)
     if probs.ndim == 2 and probs.shape[1] == 1:
         probs = probs[:, 0]
-    if probs.shape[0] != len(grid) or probs.ndim not in (1, 2):
+    if probs.shape[0] != len(points) or probs.ndim not in (1, 2):
         raise ValueError(
             f"plot_decision_boundary: predict_fn returned shape {probs.shape} for "
-            f"{len(grid)} points; expected ({len(grid)},) or ({len(grid)}, K)"
+            f"{len(points)} points; expected ({len(points)},) or ({len(points)}, K)"
         )
     if probs.ndim == 2 and probs.shape[1] == 2:
         probs = probs[:, 1]
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
     classes = np.unique(y)
     if probs.ndim == 1:
         filled = ax.contourf(gx, gy, probs.reshape(gx.shape), levels=np.linspace(0, 1, 11),
@@ -189,13 +186,157 @@ def plot_decision_boundary(
     for c in classes:
         mask = y == c
         ax.scatter(X[mask, 0], X[mask, 1], s=16, color=colors[c], edgecolors="black",
-                   linewidths=0.5, label=f"class {c}")
+                   linewidths=0.5, label=f"class {c:g}" if np.isreal(c) else f"class {c}")
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    ax.set_title(title or "decision boundary")
+    ax.set_title(title)
+
+
+def plot_decision_boundaries(
+    panels: Mapping[str, Callable[[np.ndarray], Any]],
+    X: Any,
+    y: Any,
+    path: PathArg = None,
+    *,
+    resolution: int = 200,
+    margin: float = 0.1,
+    limits: tuple[float, float] | None = None,
+    extra: Callable[[Any], None] | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: int = 100,
+    title: str | None = None,
+) -> Any:
+    """Side-by-side decision boundaries of several classifiers on the same data: one panel
+    per ``title -> predict_fn`` of ``panels`` (see :func:`plot_decision_boundary`).
+
+    ``limits=(lo, hi)`` shows the square ``[lo, hi]^2`` instead of the data's extent plus
+    ``margin``; ``extra(ax)`` may draw more on each panel (a matplotlib ``Axes``).
+    """
+    X, y = np.asarray(X).astype(np.float64), np.asarray(y).reshape(-1)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2), got {X.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"plot_decision_boundary: {len(y)} labels for {len(X)} points")
+    if not panels:
+        raise ValueError("plot_decision_boundaries: no classifier to draw")
+    grid = _boundary_grid(X, resolution, margin, limits)
+    plt = _pyplot()
+    if figsize is None:
+        figsize = (6.0 * len(panels), 5.0)
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, dpi=dpi, squeeze=False,
+                             layout="constrained")
+    for ax, (name, predict_fn) in zip(axes[0], panels.items(), strict=True):
+        _draw_boundary(plt, fig, ax, predict_fn, X, y, grid, name)
+        if extra is not None:
+            extra(ax)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def plot_decision_boundary(
+    predict_fn: Callable[[np.ndarray], Any],
+    X: Any,
+    y: Any,
+    path: PathArg = None,
+    *,
+    resolution: int = 200,
+    margin: float = 0.1,
+    limits: tuple[float, float] | None = None,
+    extra: Callable[[Any], None] | None = None,
+    figsize: tuple[float, float] = (6.0, 5.0),
+    dpi: int = 100,
+    title: str | None = None,
+) -> Any:
+    """The regions a classifier assigns to each class over the plane, with the data on top.
+
+    ``X`` is (N, 2); ``y`` holds N class labels. ``predict_fn`` maps an (M, 2) float32 array
+    of points to probabilities: (M,) or (M, 1) for "probability of class 1", or (M, K) for K
+    classes. Two classes are drawn as the probability of class 1 with the 0.5 contour (the
+    boundary); more classes as the argmax regions. ``limits`` and ``extra``: see
+    :func:`plot_decision_boundaries`.
+    """
+    return plot_decision_boundaries(
+        {title or "decision boundary": predict_fn}, X, y, path, resolution=resolution,
+        margin=margin, limits=limits, extra=extra, figsize=figsize, dpi=dpi,
+    )
+
+
+# ------------------------------------------------------------------------ curves, scatter
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    path: PathArg = None,
+    *,
+    xlabel: str = "epoch",
+    ylabel: str = "loss",
+    figsize: tuple[float, float] = (8.0, 4.5),
+    dpi: int = 100,
+    title: str | None = None,
+) -> Any:
+    """Several named curves on one axes (e.g. the loss of three ways of training the same
+    network), one line each; x counts from 1."""
+    if not curves:
+        raise ValueError("plot_curves: no curve to draw")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
+    for label, values in curves.items():
+        values = np.asarray(values, dtype=np.float64)
+        ax.plot(np.arange(1, len(values) + 1), values, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if len(curves) > 1:
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path)
+
+
+def plot_scatter(
+    panels: Mapping[str, tuple[Any, Any]],
+    path: PathArg = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
+    xlabel: str = "x1",
+    ylabel: str = "x2",
+    cols: int = 2,
+    figsize: tuple[float, float] | None = None,
+    dpi: int = 100,
+    title: str | None = None,
+) -> Any:
+    """Points coloured by class, one panel per ``title -> (X, y)``: ``X`` (N, 2) points,
+    ``y`` N class indices 0..K-1 (``class_names`` and ``colors`` per class index)."""
+    if not panels:
+        raise ValueError("plot_scatter: no panel to draw")
+    rows = math.ceil(len(panels) / cols)
+    cols = min(cols, len(panels))
+    plt = _pyplot()
+    if figsize is None:
+        figsize = (4.0 * cols, 3.0 * rows + (0.4 if title else 0.0))
+    fig, axes = plt.subplots(rows, cols, figsize=figsize, dpi=dpi, squeeze=False,
+                             layout="constrained")
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    for ax, (name, (X, y)) in zip(axes.ravel(), panels.items(), strict=False):
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y).reshape(-1)
+        if X.ndim != 2 or X.shape[1] != 2 or len(y) != len(X):
+            raise ValueError(f"plot_scatter: panel {name!r} needs (N, 2) points and N labels, "
+                             f"got {X.shape} and {y.shape}")
+        for c in np.unique(y):
+            c = int(c)
+            label = class_names[c] if class_names is not None else f"class {c}"
+            color = colors[c] if colors is not None else None
+            ax.scatter(X[y == c, 0], X[y == c, 1], s=12, marker=".", color=color, label=label)
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     return _finish(fig, path)
 
 
@@ -402,8 +543,11 @@ def plot_network(
 __all__ = [
     "INSTALL_HINT",
     "plot_confusion_matrix",
+    "plot_curves",
+    "plot_decision_boundaries",
     "plot_decision_boundary",
     "plot_history",
     "plot_image_grid",
     "plot_network",
+    "plot_scatter",
 ]

@@ -87,16 +87,24 @@ def test_every_experiment_has_run_and_docstring():
 
 def test_without_matplotlib_the_run_still_works(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
-    monkeypatch.setattr(common, "_warned", False)
     metrics = logical_and.run(epochs=5, out=tmp_path)
     assert metrics["plots"] == []
     assert not list(tmp_path.glob("*.png"))
     assert (tmp_path / "metrics.json").is_file()
-    assert common.PLOTS_SKIPPED in capsys.readouterr().err
+    assert capsys.readouterr().err.count(common.PLOTS_SKIPPED) == 1
 
 
-def test_progress_is_plain_when_not_a_terminal(monkeypatch):
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
-    items = common.progress(range(3))
-    assert list(items) == [0, 1, 2]
-    assert type(items).__name__ == "range_iterator"
+def test_report_writes_metrics_json_and_lets_other_import_errors_through(tmp_path):
+    report = common.Report("demo", tmp_path / "out")
+    np = pytest.importorskip("numpy")
+    metrics = report.finish({"values": np.arange(3), "path": tmp_path, "score": np.float32(0.5)})
+    written = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert written == {"experiment": "demo", "values": [0, 1, 2], "path": str(tmp_path),
+                       "score": 0.5, "plots": []}
+    assert metrics["experiment"] == "demo"
+
+    def broken(path):
+        raise ImportError("some other module is missing")
+
+    with pytest.raises(ImportError, match="some other module"):
+        report.plot("x.png", broken)

@@ -21,14 +21,8 @@ from typing import Any
 import numpy as np
 
 import scratchnn
-from scratchnn.experiments.common import (
-    output_dir,
-    plot_losses,
-    pyplot,
-    save_figure,
-    say,
-    write_metrics,
-)
+from scratchnn import plot
+from scratchnn.experiments.common import Report
 from scratchnn.experiments.logical_and import forward, loss, train_classifier
 
 NAME = "admissions"
@@ -93,39 +87,29 @@ def check_first_step(x: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray
     dW, db = x.T @ rho, np.sum(rho, axis=0, keepdims=True)
     difference = max(np.abs(W_t.grad.data - dW).max(), np.abs(b_t.grad.data - db).max())
 
-    say("gradient check of the first step (scratchnn.gradcheck): passed")
-    say(f"autograd vs the seed's hand-derived gradient: max difference {difference:.2e}")
+    print("gradient check of the first step (scratchnn.gradcheck): passed")
+    print(f"autograd vs the seed's hand-derived gradient: max difference {difference:.2e}")
     return {"gradcheck_passed": bool(passed), "autograd_vs_hand_max_difference": float(difference),
             "first_step_dW": W_t.grad.data.ravel(), "first_step_db": b_t.grad.data.ravel()}
 
 
-def plot_ranks(out: Path, df: dict[str, np.ndarray]) -> list[str]:
-    """The seed's 2x2 scatter of GPA vs GRE, one panel per rank, admitted in green."""
-    plt = pyplot()
-    if plt is None:
-        return []
-    fig, axes = plt.subplots(nrows=2, ncols=2, figsize=[8, 6])
-    axes = axes.flatten()
-    for i, rank in enumerate([1, 2, 3, 4]):
-        rejected = (df["rank"] == rank) & (df["admit"] == 0)
-        axes[i].scatter(df["gpa"][rejected], df["gre"][rejected], color="red", marker=".",
-                        label="rejected")
-        admitted = (df["rank"] == rank) & (df["admit"] == 1)
-        axes[i].scatter(df["gpa"][admitted], df["gre"][admitted], color="green", marker=".",
-                        label="admitted")
-        axes[i].set_title("Rank " + str(rank))
-        axes[i].legend()
-    fig.tight_layout()
-    return [save_figure(fig, out, "ranks.png")]
+def rank_panels(df: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The seed's 2x2 scatter of GPA vs GRE, one panel per rank (admitted: class 1)."""
+    panels = {}
+    for rank in [1, 2, 3, 4]:
+        students = df["rank"] == rank
+        points = np.column_stack([df["gpa"][students], df["gre"][students]])
+        panels["Rank " + str(rank)] = (points, df["admit"][students])
+    return panels
 
 
 def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = None,
         lr: float = 1.0) -> dict[str, Any]:
     """Train the admissions neuron, print the seed's report, write ``metrics.json``,
     ``ranks.png`` and ``loss.png``."""
-    out = output_dir(NAME, out)
+    report = Report(NAME, out)
     df = load_admissions()
-    say(f"{len(df['admit'])} students, {int(df['admit'].sum())} admitted")
+    print(f"{len(df['admit'])} students, {int(df['admit'].sum())} admitted")
 
     features, targets = preprocess(df)
     x_train, y_train, x_test, y_test = split(features, targets, seed)
@@ -144,20 +128,21 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
     y = scratchnn.tensor(y_train, dtype=scratchnn.float64)
     W = scratchnn.tensor(W0, dtype=scratchnn.float64, requires_grad=True)
     b = scratchnn.tensor(b0, dtype=scratchnn.float64, requires_grad=True)
-    losses, loss_log = train_classifier(x, y, epochs, lr, W, b, desc=NAME)
+    losses, loss_log = train_classifier(x, y, epochs, lr, W, b)
 
     with scratchnn.no_grad():
         pred = forward(x, W, b).numpy() > 0.5
         train_accuracy = float(np.mean(pred == y_train))
         pred = forward(scratchnn.tensor(x_test, dtype=scratchnn.float64), W, b).numpy() > 0.5
         test_accuracy = float(np.mean(pred == y_test))
-    say("Accuracy on training set (expected ~0.71):", np.round(train_accuracy, 2))
-    say("Accuracy on test set (expected ~0.75):", np.round(test_accuracy, 2))
+    print("Accuracy on training set (expected ~0.71):", np.round(train_accuracy, 2))
+    print("Accuracy on test set (expected ~0.75):", np.round(test_accuracy, 2))
 
-    plots = plot_ranks(out, df)
-    plots += plot_losses(out, "loss.png", {"train": losses}, "College admissions: training loss")
-    metrics = {
-        "experiment": NAME,
+    report.plot("ranks.png", plot.plot_scatter, rank_panels(df), class_names=["rejected",
+                "admitted"], colors=["red", "green"], xlabel="gpa", ylabel="gre")
+    report.plot("loss.png", plot.plot_curves, {"train": losses},
+                title="College admissions: training loss")
+    return report.finish({
         "seed": seed,
         "epochs": epochs,
         "lr": lr,
@@ -174,7 +159,4 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
         "weights": W.numpy().ravel(),
         "bias": b.numpy().ravel(),
         "losses": losses,
-        "plots": plots,
-    }
-    write_metrics(out, metrics)
-    return metrics
+    })

@@ -3,7 +3,7 @@
 Raw tensors only, no ``nn.Module``: 10,000 points in [-5, 5]^2, label 1 inside the unit circle,
 a roughly 80/20 train/dev split, a 2-10-5-1 network (ReLU, ReLU, sigmoid), mean squared error,
 and 1,000 steps of full-batch gradient descent with learning rate 0.5, updating each parameter
-by hand: ``param.data -= lr * param.grad; param.grad = None``.
+by hand: ``param.data -= lr * param.grad.data; param.grad = None``.
 
 The seed drew its numbers from torch's generator (seed 1337); ours come from scratchnn's, so
 the draws differ but the outcome is the same: a tiny dev loss, a handful of misclassified
@@ -20,15 +20,8 @@ from typing import Any
 import numpy as np
 
 import scratchnn
-from scratchnn import Tensor
-from scratchnn.experiments.common import (
-    output_dir,
-    plot_decision_boundaries,
-    plot_losses,
-    progress,
-    say,
-    write_metrics,
-)
+from scratchnn import Tensor, plot
+from scratchnn.experiments.common import Report
 
 NAME = "circle"
 DEFAULT_SEED = 4
@@ -84,7 +77,7 @@ def fit(params: NeuralNetwork, X: Tensor, Y: Tensor, epochs: int = 1000,
         lr: float = 0.5) -> list[float]:
     """Full-batch gradient descent; returns the training loss of every epoch."""
     losses = []
-    for _ in progress(range(epochs), desc=NAME):
+    for _ in range(epochs):
         Z = forward_pass(params, X)
 
         L = mean_squared_error(Z, Y)
@@ -92,7 +85,7 @@ def fit(params: NeuralNetwork, X: Tensor, Y: Tensor, epochs: int = 1000,
         L.backward()
 
         for param in params:
-            param.data -= lr * param.grad
+            param.data -= lr * param.grad.data
             param.grad = None
 
         losses.append(L.item())
@@ -102,7 +95,7 @@ def fit(params: NeuralNetwork, X: Tensor, Y: Tensor, epochs: int = 1000,
 def run(seed: int = DEFAULT_SEED, epochs: int = 1000, out: str | Path | None = None,
         lr: float = 0.5) -> dict[str, Any]:
     """Train, print the seed's report, write ``metrics.json`` and ``decision_boundary.png``."""
-    out = output_dir(NAME, out)
+    report = Report(NAME, out)
     scratchnn.manual_seed(seed)
 
     X_train, Y_train, X_dev, Y_dev = generate_datasets()
@@ -129,13 +122,13 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 1000, out: str | Path | None = N
     false_positive_samples = X_dev[fp.squeeze(), :]
     false_negative_samples = X_dev[fn.squeeze(), :]
 
-    say(f"{dev_loss=}")
-    say(f"{true_positives=}")
-    say(f"{false_positives=}")
-    say(f"{true_negatives=}")
-    say(f"{false_negatives=}")
-    say(f"{false_positive_samples=}")
-    say(f"{false_negative_samples=}")
+    print(f"{dev_loss=}")
+    print(f"{true_positives=}")
+    print(f"{false_positives=}")
+    print(f"{true_negatives=}")
+    print(f"{false_negatives=}")
+    print(f"{false_positive_samples=}")
+    print(f"{false_negative_samples=}")
 
     # Beyond the seed's report: accuracy, and how far each mistake is from the circle.
     n_dev = len(X_dev)
@@ -143,8 +136,8 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 1000, out: str | Path | None = N
     mistakes = np.concatenate([false_positive_samples.numpy(), false_negative_samples.numpy()])
     distances = np.abs(np.linalg.norm(mistakes, axis=1) - 1.0)
     max_distance = float(distances.max()) if len(distances) else 0.0
-    say(f"dev_accuracy={dev_accuracy:.4f} ({n_dev} dev points, {len(X_train)} train points)")
-    say(f"largest distance of a misclassified point from the unit circle: {max_distance:.4f}")
+    print(f"dev_accuracy={dev_accuracy:.4f} ({n_dev} dev points, {len(X_train)} train points)")
+    print(f"largest distance of a misclassified point from the unit circle: {max_distance:.4f}")
 
     def predict(points: np.ndarray) -> np.ndarray:
         with scratchnn.no_grad():
@@ -158,14 +151,13 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 1000, out: str | Path | None = N
                        edgecolors="k", label="misclassified")
         ax.legend(loc="upper right")
 
-    plots = plot_decision_boundaries(
-        out, "decision_boundary.png", {"Decision boundary near the unit circle (dev set)": predict},
-        X_dev.numpy(), Y_dev.numpy(), extra=draw_circle, bounds=(-1.6, 1.6),
-    )
-    plots += plot_losses(out, "loss.png", {"train": losses}, "Training loss (MSE)")
+    report.plot("decision_boundary.png", plot.plot_decision_boundary, predict, X_dev.numpy(),
+                Y_dev.numpy(), limits=(-1.6, 1.6), extra=draw_circle,
+                title="Decision boundary near the unit circle (dev set)")
+    report.plot("loss.png", plot.plot_curves, {"train": losses}, ylabel="MSE",
+                title="Training loss (MSE)")
 
-    metrics = {
-        "experiment": NAME,
+    return report.finish({
         "seed": seed,
         "epochs": epochs,
         "lr": lr,
@@ -182,7 +174,4 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 1000, out: str | Path | None = N
         "dev_accuracy": dev_accuracy,
         "max_misclassified_distance_from_circle": max_distance,
         "train_losses": losses,
-        "plots": plots,
-    }
-    write_metrics(out, metrics)
-    return metrics
+    })

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 import scratchnn
-from scratchnn import Tensor
-from scratchnn.experiments.common import output_dir, plot_losses, progress, say, write_metrics
+from scratchnn import Tensor, plot
+from scratchnn.experiments.common import Report
 
 NAME = "logical-and"
 DEFAULT_SEED = 0
@@ -34,26 +34,26 @@ def loss(y: Tensor, y_hat: Tensor) -> Tensor:
 
 
 def train_classifier(x: Tensor, y: Tensor, nb_epochs: int, learning_rate: float,
-                     W: Tensor, b: Tensor, desc: str = NAME) -> tuple[list[float], list[float]]:
+                     W: Tensor, b: Tensor) -> tuple[list[float], list[float]]:
     """Full-batch gradient descent on ``W`` and ``b`` (updated in place).
 
     Returns every epoch's loss and the ten logged ones. As in the seed, the loss of an epoch
     is measured before that epoch's update, and logged every ``nb_epochs / 10`` epochs.
     """
     losses, logged = [], []
-    for e in progress(range(nb_epochs), desc=desc):
+    for e in range(nb_epochs):
         y_hat = forward(x, W, b)
         loss_train = loss(y, y_hat)
 
         loss_train.backward()
         for param in (W, b):
-            param.data -= learning_rate * param.grad
+            param.data -= learning_rate * param.grad.data
             param.grad = None
 
         losses.append(loss_train.item())
         if e % (nb_epochs / 10) == 0:
             logged.append(float(np.round(loss_train.item(), 4)))
-            say("loss ", logged[-1])
+            print("loss ", logged[-1])
     return losses, logged
 
 
@@ -61,18 +61,18 @@ def print_outputs(x: Tensor, W: Tensor, b: Tensor) -> list[float]:
     """The seed's little truth table of model outputs (rounded to 2 places)."""
     with scratchnn.no_grad():
         y_hat = forward(x, W, b).numpy().round(2)
-    say("x1, x2      target     model ")
-    say("[0, 0]   →   [0]      ", y_hat[0])
-    say("[0, 1]   →   [0]      ", y_hat[1])
-    say("[1, 0]   →   [0]      ", y_hat[2])
-    say("[1, 1]   →   [1]      ", y_hat[3])
+    print("x1, x2      target     model ")
+    print("[0, 0]   →   [0]      ", y_hat[0])
+    print("[0, 1]   →   [0]      ", y_hat[1])
+    print("[1, 0]   →   [0]      ", y_hat[2])
+    print("[1, 1]   →   [1]      ", y_hat[3])
     return [float(v) for v in y_hat.ravel()]
 
 
 def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = None,
         lr: float = 1.0) -> dict[str, Any]:
     """Train the AND neuron, print the seed's report, write ``metrics.json`` and ``loss.png``."""
-    out = output_dir(NAME, out)
+    report = Report(NAME, out)
 
     # training examples   x1   x2
     x_train = scratchnn.tensor([[0.0, 0.0],
@@ -92,17 +92,17 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
                          dtype=scratchnn.float64, requires_grad=True)
     b = scratchnn.zeros(1, nb_outputs, dtype=scratchnn.float64, requires_grad=True)
 
-    say("Before training:")
+    print("Before training:")
     outputs_before = print_outputs(x_train, W, b)
 
     losses, loss_log = train_classifier(x_train, y_train, epochs, lr, W, b)
 
-    say("After training:")
+    print("After training:")
     outputs_after = print_outputs(x_train, W, b)
 
-    plots = plot_losses(out, "loss.png", {"train": losses}, "Logical AND: training loss")
-    metrics = {
-        "experiment": NAME,
+    report.plot("loss.png", plot.plot_curves, {"train": losses},
+                title="Logical AND: training loss")
+    return report.finish({
         "seed": seed,
         "epochs": epochs,
         "lr": lr,
@@ -113,7 +113,4 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
         "weights": W.numpy().ravel(),
         "bias": b.numpy().ravel(),
         "losses": losses,
-        "plots": plots,
-    }
-    write_metrics(out, metrics)
-    return metrics
+    })

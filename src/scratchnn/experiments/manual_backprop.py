@@ -17,7 +17,7 @@ import numpy as np
 
 import scratchnn
 from scratchnn import Tensor
-from scratchnn.experiments.common import output_dir, say, write_metrics
+from scratchnn.experiments.common import Report
 
 NAME = "manual-backprop"
 LEARNING_RATE = 0.1
@@ -90,7 +90,7 @@ def by_autograd() -> dict[str, Any]:
              "dW2": W2.grad.data.copy(), "db2": b2.grad.data.copy()}
 
     for param in (W1, b1, W2, b2):
-        param.data -= LEARNING_RATE * param.grad
+        param.data -= LEARNING_RATE * param.grad.data
         param.grad = None
 
     with scratchnn.no_grad():
@@ -98,40 +98,36 @@ def by_autograd() -> dict[str, Any]:
     return {"loss": loss.item(), **grads, "new_loss": new_loss.item()}
 
 
-def report(title: str, result: dict[str, Any]) -> None:
+def show(title: str, result: dict[str, Any]) -> None:
     """Print as the seed prints."""
-    say(f"--- {title} ---")
-    say(f"Loss: {result['loss']}")
-    say(f"dW1:\n{result['dW1']}")
-    say(f"db1: {result['db1']}")
-    say(f"dW2:\n{result['dW2']}")
-    say(f"db2: {result['db2']}")
-    say(f"New Loss: {result['new_loss']}")
-    say(f"Loss decreased: {result['loss'] > result['new_loss']}")
+    print(f"--- {title} ---")
+    print(f"Loss: {result['loss']}")
+    print(f"dW1:\n{result['dW1']}")
+    print(f"db1: {result['db1']}")
+    print(f"dW2:\n{result['dW2']}")
+    print(f"db2: {result['db2']}")
+    print(f"New Loss: {result['new_loss']}")
+    print(f"Loss decreased: {result['loss'] > result['new_loss']}")
 
 
 def run(out: str | Path | None = None) -> dict[str, Any]:
     """Do the step both ways, print both, compare, write ``metrics.json``."""
-    out = output_dir(NAME, out)
+    report = Report(NAME, out)
     hand = by_hand()
     auto = by_autograd()
-    report("by hand (the seed's code)", hand)
-    report("by scratchnn autograd (float64)", auto)
+    show("by hand (the seed's code)", hand)
+    show("by scratchnn autograd (float64)", auto)
 
     differences = {key: float(np.max(np.abs(np.asarray(hand[key]) - np.asarray(auto[key]))))
                    for key in hand}
     max_difference = max(differences.values())
-    say(f"largest difference, autograd vs hand: {max_difference:.2e}")
+    print(f"largest difference, autograd vs hand: {max_difference:.2e}")
 
-    metrics = {
-        "experiment": NAME,
+    return report.finish({
         "learning_rate": LEARNING_RATE,
         "hand": hand,
         "autograd": auto,
         "loss_decreased": hand["new_loss"] < hand["loss"],
         "differences": differences,
         "max_difference": max_difference,
-        "plots": [],
-    }
-    write_metrics(out, metrics)
-    return metrics
+    })

@@ -6,6 +6,10 @@ learning rate 0.01 and momentum 0.9, mini-batches of 100 in a fresh random order
 the running loss every 100 batches, the test accuracy, and saves the loss curve and a 2x5 grid
 of test images with predicted and true labels.
 
+The seed's training loop (``zero_grad``, forward, loss, ``backward``, ``step``) is what
+:func:`scratchnn.train.fit` runs; its running-loss report becomes a small callback
+(:class:`RunningLoss`), which is how anything is added to ``fit``.
+
 The default data set is Fashion-MNIST (harder: ~85% instead of ~97%), because Debian packages
 it (``apt-get install dataset-fashion-mnist``); ``--dataset mnist`` uses MNIST, ``--data DIR``
 a directory holding the IDX files. Run it with ``scratchnn run mnist``.
@@ -19,16 +23,11 @@ from typing import Any
 import numpy as np
 
 import scratchnn
-from scratchnn import Tensor, nn, optim
+from scratchnn import Tensor, nn, optim, plot
+from scratchnn.callbacks import Callback
 from scratchnn.data import DataLoader, TensorDataset, load_mnist
-from scratchnn.experiments.common import (
-    output_dir,
-    plot_image_grid,
-    plot_losses,
-    progress,
-    say,
-    write_metrics,
-)
+from scratchnn.experiments.common import Report
+from scratchnn.train import fit
 
 NAME = "mnist"
 DEFAULT_SEED = 1
@@ -64,36 +63,39 @@ class MNISTNetwork(nn.Module):
         return x
 
 
+class RunningLoss(Callback):
+    """The seed's report during training: every ``every`` batches, the mean loss of those
+    batches, printed and kept (``losses``; ``log`` says where each one was)."""
+
+    def __init__(self, every: int = 100) -> None:
+        self.every = every
+        self.losses: list[float] = []
+        self.log: list[dict[str, Any]] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.epoch = epoch
+        self.running_loss = 0.0
+
+    def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        self.running_loss += logs["loss"]
+        i = logs["batch"]
+        if i % self.every == self.every - 1:
+            avg_loss = self.running_loss / self.every
+            self.losses.append(avg_loss)
+            self.log.append({"epoch": self.epoch + 1, "batch": i + 1, "loss": avg_loss})
+            print(f"Epoch {self.epoch+1}, Batch {i+1}: Loss {avg_loss:.3f}")
+            self.running_loss = 0.0
+
+
 def train(model: nn.Module, train_loader: DataLoader, criterion: nn.Module,
           optimizer: optim.Optimizer, epochs: int) -> tuple[list[float], list[dict[str, Any]]]:
-    """The seed's loop; returns the running losses (one per 100 batches) and where each was."""
-    losses, log = [], []
-    for epoch in range(epochs):
-        running_loss = 0.0
-        batches = progress(train_loader, total=len(train_loader), desc=f"epoch {epoch + 1}")
-        for i, (inputs, labels) in enumerate(batches):
-            # Zero the parameter gradients
-            optimizer.zero_grad()
-
-            # Forward pass
-            outputs = model(inputs)
-            loss = criterion(outputs, labels)
-
-            # Backward pass and optimize
-            loss.backward()
-            optimizer.step()
-
-            # Print statistics
-            running_loss += loss.item()
-            if i % 100 == 99:
-                avg_loss = running_loss / 100
-                losses.append(avg_loss)
-                log.append({"epoch": epoch + 1, "batch": i + 1, "loss": avg_loss})
-                say(f"Epoch {epoch+1}, Batch {i+1}: Loss {avg_loss:.3f}")
-                running_loss = 0.0
-
-    say("Finished Training")
-    return losses, log
+    """The seed's training; returns the running losses (one per 100 batches) and where each
+    was."""
+    running = RunningLoss(every=100)
+    fit(model, criterion, optimizer, train_loader, epochs=epochs, metrics=None,
+        callbacks=[running], verbose=0)
+    print("Finished Training")
+    return running.losses, running.log
 
 
 def evaluate(model: nn.Module, test_loader: DataLoader) -> float:
@@ -109,7 +111,7 @@ def evaluate(model: nn.Module, test_loader: DataLoader) -> float:
             correct += (predicted == labels).sum().item()
 
     accuracy = 100 * correct / total
-    say(f"Accuracy on test set: {accuracy:.2f}%")
+    print(f"Accuracy on test set: {accuracy:.2f}%")
     return accuracy
 
 
@@ -118,14 +120,14 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 3, out: str | Path | None = None
         train_size: int | None = None) -> dict[str, Any]:
     """Train and evaluate; write ``metrics.json``, ``loss.png`` and ``predictions.png``.
     ``train_size`` trains on only the first N training images (for quick checks)."""
-    out = output_dir(NAME, out)
+    report = Report(NAME, out)
     scratchnn.manual_seed(seed)
 
     train_dataset = load_dataset(dataset, data, train=True, limit=train_size)
     test_dataset = load_dataset(dataset, data, train=False)
     train_loader = DataLoader(train_dataset, batch_size=100, shuffle=True)
     test_loader = DataLoader(test_dataset, batch_size=100, shuffle=False)
-    say(f"{dataset}: {len(train_dataset)} training images, {len(test_dataset)} test images")
+    print(f"{dataset}: {len(train_dataset)} training images, {len(test_dataset)} test images")
 
     # Initialize model, loss function, and optimizer
     model = MNISTNetwork()
@@ -140,18 +142,14 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 3, out: str | Path | None = None
     with scratchnn.no_grad():
         predicted = model(images).argmax(dim=1).numpy()[:10]
     true = labels.numpy()[:10]
-    if dataset == "fashion-mnist":
-        titles = [f"Pred: {FASHION_CLASSES[p]}\nTrue: {FASHION_CLASSES[t]}"
-                  for p, t in zip(predicted, true, strict=True)]
-    else:
-        titles = [f"Pred: {p}, True: {t}" for p, t in zip(predicted, true, strict=True)]
+    class_names = FASHION_CLASSES if dataset == "fashion-mnist" else None
 
-    plots = plot_losses(out, "loss.png", {"train": losses}, f"Training loss ({dataset})",
-                        xlabel="Mini-batch (x100)")
-    plots += plot_image_grid(out, "predictions.png", images.numpy()[:10], titles)
+    report.plot("loss.png", plot.plot_curves, {"train": losses}, xlabel="Mini-batch (x100)",
+                title=f"Training loss ({dataset})")
+    report.plot("predictions.png", plot.plot_image_grid, images.numpy()[:10], predicted, true,
+                class_names=class_names)
 
-    metrics = {
-        "experiment": NAME,
+    return report.finish({
         "dataset": dataset,
         "seed": seed,
         "epochs": epochs,
@@ -164,7 +162,4 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 3, out: str | Path | None = None
         "test_accuracy": accuracy,
         "sample_predictions": predicted,
         "sample_labels": true,
-        "plots": plots,
-    }
-    write_metrics(out, metrics)
-    return metrics
+    })

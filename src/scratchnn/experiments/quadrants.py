@@ -26,15 +26,8 @@ import numpy as np
 
 import scratchnn
 import scratchnn.functional as F
-from scratchnn import Tensor, nn, optim
-from scratchnn.experiments.common import (
-    output_dir,
-    plot_decision_boundaries,
-    plot_losses,
-    progress,
-    say,
-    write_metrics,
-)
+from scratchnn import Tensor, nn, optim, plot
+from scratchnn.experiments.common import Report
 
 NAME = "quadrants"
 DEFAULT_SEED = 42
@@ -99,13 +92,13 @@ class NeuralNetwork:
     def train(self, X: np.ndarray, y: np.ndarray, epochs: int = 1000,
               learning_rate: float = 0.01) -> list[float]:
         losses = []
-        for epoch in progress(range(epochs), desc="by hand"):
+        for epoch in range(epochs):
             output = self.forward(X)
             loss = -np.mean(y * np.log(output + 1e-15) + (1 - y) * np.log(1 - output + 1e-15))
             losses.append(float(loss))
             self.backward(X, y, output, learning_rate)
             if (epoch + 1) % 100 == 0:
-                say(f"Epoch [{epoch+1}/{epochs}], Loss: {loss:.4f}")
+                print(f"Epoch [{epoch+1}/{epochs}], Loss: {loss:.4f}")
         return losses
 
 
@@ -115,16 +108,16 @@ def train_autograd(params: list[Tensor], X: Tensor, y: Tensor, epochs: int,
     """Same forward and loss as ``NeuralNetwork``; the gradients come from ``backward()``."""
     W1, b1, W2, b2 = params
     losses = []
-    for epoch in progress(range(epochs), desc="by autograd"):
+    for epoch in range(epochs):
         output = ((X @ W1 + b1).relu() @ W2 + b2).sigmoid()
         loss = -(y * (output + 1e-15).log() + (1 - y) * (1 - output + 1e-15).log()).mean()
         loss.backward()
         for param in params:
-            param.data -= learning_rate * param.grad
+            param.data -= learning_rate * param.grad.data
             param.grad = None
         losses.append(loss.item())
         if (epoch + 1) % 100 == 0:
-            say(f"Epoch [{epoch+1}/{epochs}], Loss: {loss.item():.4f}")
+            print(f"Epoch [{epoch+1}/{epochs}], Loss: {loss.item():.4f}")
     return losses
 
 
@@ -145,7 +138,7 @@ def train_model(model: nn.Module, X_train: Tensor, y_train: Tensor, epochs: int 
     criterion = nn.BCEWithLogitsLoss()  # binary cross entropy with sigmoid
     optimizer = optim.SGD(model.parameters(), lr=lr)
     losses = []
-    for epoch in progress(range(epochs), desc="nn.Module"):
+    for epoch in range(epochs):
         outputs = model(X_train)
         loss = criterion(outputs, y_train)
 
@@ -155,7 +148,7 @@ def train_model(model: nn.Module, X_train: Tensor, y_train: Tensor, epochs: int 
 
         losses.append(loss.item())
         if (epoch + 1) % 100 == 0:
-            say(f"Epoch [{epoch+1}/{epochs}], Loss: {loss.item():.4f}")
+            print(f"Epoch [{epoch+1}/{epochs}], Loss: {loss.item():.4f}")
     return losses
 
 
@@ -164,7 +157,7 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
     """Train the three versions, print their reports, write ``metrics.json``, ``loss.png``
     and ``decision_boundary.png``. ``epochs``/``lr`` are for versions 1 and 2,
     ``module_epochs``/``module_lr`` for version 3 (the seed's defaults)."""
-    out = output_dir(NAME, out)
+    report = Report(NAME, out)
 
     # 1. By hand, exactly as the seed: data and weights from NumPy's legacy generator.
     np.random.seed(seed)
@@ -172,14 +165,14 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
     net = NeuralNetwork(input_size=2, hidden_size=10, output_size=1)
     initial = [net.W1.copy(), net.b1.copy(), net.W2.copy(), net.b2.copy()]
 
-    say("--- 1. by hand (the seed's NumPy class) ---")
+    print("--- 1. by hand (the seed's NumPy class) ---")
     hand_losses = net.train(X, y, epochs=epochs, learning_rate=lr)
     predictions = net.forward(X)
     hand_accuracy = float(np.mean((predictions >= 0.5) == y))
-    say(f"Accuracy: {hand_accuracy:.4f}")
+    print(f"Accuracy: {hand_accuracy:.4f}")
 
     # 2. The same network, the same initial weights, scratchnn autograd in float64.
-    say("--- 2. by scratchnn autograd (float64, same initial weights) ---")
+    print("--- 2. by scratchnn autograd (float64, same initial weights) ---")
     params = [scratchnn.tensor(p, dtype=scratchnn.float64, requires_grad=True) for p in initial]
     X64 = scratchnn.tensor(X, dtype=scratchnn.float64)
     y64 = scratchnn.tensor(y, dtype=scratchnn.float64)
@@ -192,12 +185,12 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
             return ((x @ W1 + b1).relu() @ W2 + b2).sigmoid().numpy().ravel()
 
     auto_accuracy = float(np.mean((autograd_proba(X) >= 0.5) == y.ravel()))
-    say(f"Accuracy: {auto_accuracy:.4f}")
+    print(f"Accuracy: {auto_accuracy:.4f}")
     gap = float(np.max(np.abs(np.array(hand_losses) - np.array(auto_losses)))) if epochs else 0.0
-    say(f"largest per-epoch loss difference, autograd vs hand: {gap:.2e}")
+    print(f"largest per-epoch loss difference, autograd vs hand: {gap:.2e}")
 
     # 3. The seed's nn.Module version (float32, nn.Linear's default init, seeded here).
-    say("--- 3. nn.Module + BCEWithLogitsLoss + SGD (the seed's PyTorch version) ---")
+    print("--- 3. nn.Module + BCEWithLogitsLoss + SGD (the seed's PyTorch version) ---")
     scratchnn.manual_seed(seed)
     model = SimpleNN(input_size=2, hidden_size=10, output_size=1)
     X_train, y_train = Tensor(X), Tensor(y)  # float32, like torch.FloatTensor
@@ -208,16 +201,16 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
             return model(Tensor(points)).sigmoid().numpy().ravel()
 
     module_accuracy = float(np.mean((module_proba(X) >= 0.5) == y.ravel()))
-    say(f"Accuracy: {module_accuracy:.4f}")
+    print(f"Accuracy: {module_accuracy:.4f}")
 
-    plots = plot_losses(out, "loss.png", {
+    report.plot("loss.png", plot.plot_curves, {
         "1. by hand": hand_losses,
         "2. scratchnn autograd (same init)": auto_losses,
         "3. nn.Module + BCEWithLogitsLoss + SGD": module_losses,
-    }, "Training loss")
-    plots += plot_decision_boundaries(out, "decision_boundary.png", {
+    }, title="Training loss")
+    report.plot("decision_boundary.png", plot.plot_decision_boundaries, {
         f"1. by hand (accuracy {hand_accuracy:.4f})":
-            lambda points: net.forward(points).ravel(),
+            lambda points: net.forward(points.astype(np.float64)).ravel(),
         f"2. scratchnn autograd (accuracy {auto_accuracy:.4f})": autograd_proba,
         f"3. nn.Module (accuracy {module_accuracy:.4f})": module_proba,
     }, X, y)
@@ -225,8 +218,7 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
     def log(losses: list[float]) -> list[float]:
         return [round(loss, 4) for loss in losses[99::100]]
 
-    metrics = {
-        "experiment": NAME,
+    return report.finish({
         "seed": seed,
         "hand": {"epochs": epochs, "lr": lr, "loss_log": log(hand_losses),
                  "final_loss": hand_losses[-1] if hand_losses else None,
@@ -238,7 +230,4 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 2000, out: str | Path | None = N
         "module": {"epochs": module_epochs, "lr": module_lr, "loss_log": log(module_losses),
                    "final_loss": module_losses[-1] if module_losses else None,
                    "accuracy": module_accuracy, "losses": module_losses},
-        "plots": plots,
-    }
-    write_metrics(out, metrics)
-    return metrics
+    })
