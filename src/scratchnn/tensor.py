@@ -24,6 +24,7 @@ second backward through the same graph raises, unless ``retain_graph=True``.
 from __future__ import annotations
 
 import functools
+import sys
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -1207,11 +1208,18 @@ def run_backward(root: Tensor, root_gradient: np.ndarray, retain_graph: bool = F
                 node.release()
         return captured
     finally:
+        finished = sys.exc_info()[0] is None
+        if _backward_depth == 1 and _leaves_to_hook:
+            leaves = list(_leaves_to_hook.values())
+            _leaves_to_hook.clear()
+            for leaf in leaves if finished else ():
+                for hook in list(_post_accumulate_hooks.get(id(leaf), ())):
+                    hook(leaf)  # may queue_callback: the backward still counts as running
         _backward_depth -= 1
         if _backward_depth == 0 and _queued_callbacks:
             callbacks = list(_queued_callbacks)
             _queued_callbacks.clear()
-            for callback in callbacks:
+            for callback in callbacks if finished else ():
                 callback()
 
 
@@ -1273,12 +1281,12 @@ def _accumulate_into_leaf(
         )
         leaf._grad = Tensor._make(grad if owned else grad.copy())
         adopted.add(id(leaf._grad.data))
-    if _post_accumulate_hooks:
-        for hook in _post_accumulate_hooks.get(id(leaf), ()):
-            hook(leaf)
+    if _post_accumulate_hooks and id(leaf) in _post_accumulate_hooks:
+        _leaves_to_hook[id(leaf)] = leaf  # its hooks run once, when this backward is done
 
 
 _post_accumulate_hooks: dict[int, list[Callable[[Tensor], None]]] = {}  # id(leaf) -> hooks
+_leaves_to_hook: dict[int, Tensor] = {}  # leaves with hooks that got a gradient
 _queued_callbacks: list[Callable[[], None]] = []
 _backward_depth = 0
 
