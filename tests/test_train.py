@@ -182,6 +182,34 @@ def test_evaluate_restores_mixed_modes_even_after_an_error():
     assert model.training is True and model.inner.training is False
 
 
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_keeps_every_value_within_its_width(capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    x, y = separable(20)
+    loader = DataLoader(TensorDataset(x, y), batch_size=10)
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("COLUMNS", "80")
+    sn.manual_seed(0)
+    model = make_model()
+    history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), loader,
+                  epochs=2, val_loader=loader, verbose=1)
+    assert capsys.readouterr().out == ""
+    shown = terminal.getvalue()
+    assert "Epoch 2/2:" in shown and "batch/s" in shown  # a tqdm bar was drawn
+    # each epoch ends with its line, wrapped at 80 columns: every value is there in full
+    lines = [line for line in shown.replace("\r", "\n").splitlines()
+             if line.startswith(("Epoch", "    "))
+             and ("s - loss" in line or line.startswith("    "))]
+    assert lines and all(len(line) <= 80 for line in lines)
+    text = " ".join(lines)
+    assert f"val_accuracy: {history.val_accuracy[-1]:.4f}" in text and "samples/s" in text
+
+
 def test_verbose_output(capsys, monkeypatch):
     x, y = separable(20)
     loader = DataLoader(TensorDataset(x, y), batch_size=10)
@@ -198,18 +226,9 @@ def test_verbose_output(capsys, monkeypatch):
     lines = run(1).out.splitlines()  # stderr is not a terminal here: one line per epoch
     assert len(lines) == 2 and lines[0].startswith("Epoch 1/2")
     assert "loss:" in lines[0] and "val_accuracy:" in lines[1] and "samples/s" in lines[1]
+    assert run(2).out.splitlines()[0].startswith("Epoch 1/2 - ")
 
-    class FakeTerminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    terminal = FakeTerminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    captured = run(1)
-    assert captured.out == ""
-    bar = terminal.getvalue()
-    assert "Epoch 2/2" in bar and "samples/s" in bar and "loss" in bar
-
+    monkeypatch.setattr(sys, "stderr", FakeTerminal())
     monkeypatch.setitem(sys.modules, "tqdm", None)  # tqdm not installed: plain lines again,
     with pytest.warns(UserWarning, match=r"needs tqdm: install scratchnn\[progress\]"):
         lines = run(1).out.splitlines()  # and a warning saying what to install
