@@ -377,6 +377,34 @@ class Tensor:
             )
         return bool(self.data)
 
+    def _one_element(self, what: str) -> Any:
+        if self.data.size != 1:
+            raise TypeError(f"only one-element tensors can be converted to {what}, this one "
+                            f"has shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def __float__(self) -> float:
+        return float(self._one_element("Python scalars"))
+
+    def __int__(self) -> int:
+        return int(self._one_element("Python scalars"))
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self._one_element("an index"))
+
+    def __format__(self, spec: str) -> str:
+        if self.data.size == 1 and spec:
+            return format(self.data.reshape(()).item(), spec)
+        return format(repr(self), spec)
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Self
 
 import numpy as np
 
+from scratchnn.device import check_device, device
 from scratchnn.tensor import Tensor
 
 Buffer = Tensor | np.ndarray  # a buffer may be a Tensor or a plain array
@@ -426,9 +427,26 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def to(self, dtype: Any) -> Self:
-        """Convert every floating-point parameter and buffer to ``dtype`` in place (the
-        Parameter objects stay the same, so an optimizer made earlier still holds them)."""
+    def to(self, *args: Any, **kwargs: Any) -> Self:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: convert every floating-point
+        parameter and buffer to ``dtype`` in place (the Parameter objects stay the same, so an
+        optimizer made earlier still holds them). The device can only be the CPU."""
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        devices = [kwargs.pop("device")] if "device" in kwargs else []
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, str | device):
+                devices.append(arg)
+            elif isinstance(arg, Tensor):
+                dtype = arg.dtype
+            else:
+                dtype = arg
+        for place in devices:
+            check_device(place)
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to: parameters must stay floating point, got {dtype}")
@@ -446,6 +464,14 @@ class Module:
 
     def double(self) -> Self:
         return self.to(np.float64)
+
+    def cpu(self) -> Self:
+        """Nothing to move: scratchnn computes on the CPU."""
+        return self
+
+    def cuda(self, device: Any = None) -> Self:
+        check_device("cuda")
+        return self
 
     def float(self) -> Self:
         return self.to(np.float32)
