@@ -399,7 +399,8 @@ def load_model(path: str | os.PathLike[str]) -> Predictor:
     """The :class:`Predictor` in a checkpoint written by ``scratchnn train`` (network weights,
     preprocessing, class names), in eval mode. Raises ``scratchnn.CheckpointError`` for a
     file that is not such a checkpoint."""
-    from scratchnn.serialization import CheckpointError, load, load_checkpoint
+    from scratchnn.serialization import CheckpointError, load_checkpoint
+    from scratchnn.serialization import load_checkpoint_record as load  # npz or safetensors
 
     name = os.fspath(path)
     checkpoint = load(name)

@@ -126,7 +126,8 @@ def read_checkpoint(path_text: str) -> tuple[Any, dict[str, Any]]:
     """``(predictor, extra)`` from a checkpoint written by ``scratchnn train``; the extra
     also gets ``'epoch'``."""
     from scratchnn.predictor import Predictor
-    from scratchnn.serialization import CheckpointError, load, load_checkpoint
+    from scratchnn.serialization import CheckpointError, load_checkpoint
+    from scratchnn.serialization import load_checkpoint_record as load  # npz or safetensors
 
     try:
         checkpoint = load(path_text)

@@ -195,7 +195,7 @@ def default_checkpoint(data: str) -> Path:
 
 
 def history_paths(checkpoint: Path) -> tuple[Path, Path]:
-    stem = checkpoint.name.removesuffix(".npz")
+    stem = checkpoint.name.removesuffix(".npz").removesuffix(".safetensors")
     return (checkpoint.with_name(f"{stem}.history.json"),
             checkpoint.with_name(f"{stem}.history.csv"))
 

@@ -28,7 +28,13 @@ from typing import Any
 import numpy as np
 
 from scratchnn.onnx.converters import UnsupportedOperatorError
-from scratchnn.onnx.exporter import DEFAULT_OPSET, INSTALL_HINT, build_model, write_model
+from scratchnn.onnx.exporter import (
+    DEFAULT_OPSET,
+    INSTALL_HINT,
+    build_model,
+    import_onnx,
+    write_model,
+)
 from scratchnn.tensor import Tensor
 
 __all__ = ["DEFAULT_OPSET", "INSTALL_HINT", "UnsupportedOperatorError", "export",
@@ -109,6 +115,10 @@ def export_with_preprocessing(
     mean: Any = None,
     std: Any = None,
     scale: float = 1.0,
+    input_shape: Sequence[int] | None = None,
+    target_mean: float = 0.0,
+    target_std: float = 1.0,
+    metadata: Mapping[str, str] | None = None,
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
     opset_version: int | None = None,
@@ -118,7 +128,10 @@ def export_with_preprocessing(
     model takes raw features: ``model(((raw * scale) - mean) / std)`` (the standardisation of
     ``scratchnn train``; ``mean``/``std`` per feature, both or neither). ``args`` is an example
     of *raw* input. The constants are initializers ``preprocess.scale``, ``preprocess.mean``,
-    ``preprocess.std``."""
+    ``preprocess.std``. ``input_shape`` reshapes the standardised (N, features) rows to
+    (N, *input_shape) before the model (image models); ``target_mean``/``target_std`` undo a
+    standardised regression target: ``output * target_std + target_mean``. ``metadata``
+    (str -> str) goes into the model's ``metadata_props`` (e.g. class names)."""
     _check_model(model)
     if (mean is None) != (std is None):
         raise ValueError("export_with_preprocessing: give both mean and std, or neither")
@@ -137,6 +150,12 @@ def export_with_preprocessing(
         if np.any(std_t.data == 0):
             raise ValueError("export_with_preprocessing: std has zeros (division by zero)")
         names["preprocess.mean"], names["preprocess.std"] = mean_t, std_t
+    target_std_t = Tensor._make(np.asarray(target_std, dtype))
+    target_mean_t = Tensor._make(np.asarray(target_mean, dtype))
+    if target_std != 1.0:
+        names["postprocess.target_std"] = target_std_t
+    if target_mean != 0.0:
+        names["postprocess.target_mean"] = target_mean_t
 
     def forward(raw: Tensor) -> Any:
         x = raw.to(dtype) if raw.dtype != dtype else raw
@@ -144,7 +163,14 @@ def export_with_preprocessing(
             x = x * scale_t
         if mean_t is not None:
             x = (x - mean_t) / std_t
-        return model(x)
+        if input_shape is not None:
+            x = x.reshape(x.shape[0], *input_shape)
+        out = model(x)
+        if target_std != 1.0:
+            out = out * target_std_t
+        if target_mean != 0.0:
+            out = out + target_mean_t
+        return out
 
     with _eval_mode(model):
         onnx_model = build_model(
@@ -154,5 +180,9 @@ def export_with_preprocessing(
             dynamic_axes=dynamic_axes,
             doc_string="input: raw features; preprocessing (scale, standardisation) included",
         )
+    if metadata:
+        onnx = import_onnx()
+        onnx.helper.set_model_props(onnx_model, dict(metadata))
+        onnx.checker.check_model(onnx_model, full_check=True)
     write_model(onnx_model, f)
     return onnx_model

@@ -11,6 +11,7 @@ file is refused with one :class:`CheckpointError` line naming the file.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -26,13 +27,15 @@ from scratchnn.serialization.npz import (
     CheckpointError,
     CheckpointMismatchError,
     PathLike,
+    _decode,
+    _Encoder,
     atomic_write,
-    load_checkpoint,
     read_npz,
-    save_checkpoint,
 )
 from scratchnn.serialization.npz import load as load_npz
+from scratchnn.serialization.npz import load_checkpoint as _load_npz_checkpoint
 from scratchnn.serialization.npz import save as save_npz
+from scratchnn.serialization.npz import save_checkpoint as _save_npz_checkpoint
 from scratchnn.serialization.safetensors import (
     SafetensorsError,
     SafetensorsWidenedWarning,
@@ -44,6 +47,8 @@ from scratchnn.serialization.safetensors import (
 )
 
 SAFETENSORS_SUFFIX = ".safetensors"
+# the safetensors metadata entry that makes a weights file a scratchnn checkpoint
+CHECKPOINT_METADATA_KEY = "scratchnn.checkpoint"
 
 
 def is_safetensors(path: PathLike) -> bool:
@@ -135,6 +140,108 @@ def load_weights(model: Module, path: PathLike, strict: bool = True) -> Incompat
     return model.load_state_dict(state, strict=strict)
 
 
+# ------------------------------------------------------------------------- checkpoints
+def _plain(value: Any) -> Any:
+    """Arrays, Tensors and NumPy scalars as plain Python values (for a JSON record)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "numpy") and hasattr(value, "grad_fn"):  # a Tensor
+        return value.numpy().tolist()
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(item) for item in value)
+    return value
+
+
+def save_checkpoint(
+    path: PathLike,
+    model: Module,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    epoch: int,
+    extra: Any = None,
+) -> None:
+    """Save a training checkpoint to ``path`` (atomically).
+
+    ``.npz`` (the default): everything needed to resume training (model, optimizer, scheduler,
+    RNG, epoch, ``extra``; see :func:`scratchnn.serialization.npz.save_checkpoint`).
+    ``*.safetensors``: the model's weights as tensors (loadable by
+    ``safetensors.torch.load_file`` as a state dict) and, in the metadata, ``epoch`` and
+    ``extra`` as JSON (arrays inside ``extra`` become lists); the optimizer and scheduler
+    states are not stored, so such a file is for inference, export and fine-tuning."""
+    if not is_safetensors(path):
+        _save_npz_checkpoint(path, model, optimizer, scheduler, epoch=epoch, extra=extra)
+        return
+    tree = _Encoder()
+    record = {"kind": CHECKPOINT_KIND, "epoch": int(epoch),
+              "extra": tree.encode(_plain(extra), "extra")}
+    text = json.dumps(record, allow_nan=False, separators=(",", ":"))
+    save_safetensors(model.state_dict(), path,
+                     metadata={"format": "pt", CHECKPOINT_METADATA_KEY: text})
+
+
+def load_checkpoint_record(path: PathLike) -> dict[str, Any]:
+    """The checkpoint dict in ``path`` without restoring it: ``kind``, ``epoch``, ``model``
+    (the state dict), ``optimizer``, ``scheduler``, ``rng_state`` (None in a safetensors
+    checkpoint) and ``extra``. For an ``.npz`` file: whatever it holds (:func:`load`; the
+    caller checks ``kind``); a ``.safetensors`` file without checkpoint metadata raises
+    :class:`CheckpointError`."""
+    name = os.fspath(path)
+    if not is_safetensors(path):
+        return load_npz(path)
+    tensors, metadata = load_safetensors_with_metadata(path)
+    text = metadata.get(CHECKPOINT_METADATA_KEY)
+    if text is None:
+        raise CheckpointError(
+            f"{name}: a safetensors file of weights, but not a scratchnn checkpoint (no "
+            f"{CHECKPOINT_METADATA_KEY!r} metadata); load it with load_weights(model, path)"
+        )
+    try:
+        record = json.loads(text)
+        if not isinstance(record, dict) or record.get("kind") != CHECKPOINT_KIND:
+            raise ValueError("not a checkpoint record")
+        extra = _decode(record.get("extra"), {})
+        epoch = int(record.get("epoch", 0))
+    except (ValueError, TypeError, RecursionError) as error:
+        raise CheckpointError(f"{name}: corrupt checkpoint metadata ({error})") from None
+    return {"kind": CHECKPOINT_KIND, "epoch": epoch, "model": tensors, "optimizer": None,
+            "scheduler": None, "rng_state": None, "extra": extra}
+
+
+def load_checkpoint(
+    path: PathLike,
+    model: Module,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    restore_rng: bool = True,
+) -> dict[str, Any]:
+    """Restore a :func:`save_checkpoint` file into ``model`` (and ``optimizer``,
+    ``scheduler`` and the global RNG for an ``.npz`` checkpoint; see
+    :func:`scratchnn.serialization.npz.load_checkpoint`). Returns the checkpoint dict. A
+    ``.safetensors`` checkpoint holds weights only: asking it for an optimizer or scheduler
+    state raises :class:`CheckpointError`. Mismatched models raise
+    :class:`CheckpointMismatchError` listing every difference."""
+    if not is_safetensors(path):
+        return _load_npz_checkpoint(path, model, optimizer, scheduler, restore_rng=restore_rng)
+    name = os.fspath(path)
+    for what, needed in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if needed is not None:
+            raise CheckpointError(
+                f"{name}: a .safetensors checkpoint holds the weights only, no {what} state "
+                "(resume training from an .npz checkpoint)"
+            )
+    header = load_safetensors_header(path)
+    _check_fits(model, {key: shape for key, (_, shape) in header.items()}, name, True)
+    checkpoint = load_checkpoint_record(path)
+    model.load_state_dict(checkpoint["model"], strict=True)
+    return checkpoint
+
+
 def load(path: PathLike) -> Any:
     """Load what :func:`save` wrote: a dict ``str -> np.ndarray`` from ``*.safetensors``
     (float16/bfloat16 widened to float32 with a warning), else the ``.npz`` tree."""
@@ -147,6 +254,7 @@ __all__ = [
     "CHECKPOINT_KIND", "FORMAT_NAME", "FORMAT_VERSION", "HEADER_KEY", "SAFETENSORS_SUFFIX",
     "CheckpointError", "CheckpointMismatchError", "SafetensorsError",
     "SafetensorsWidenedWarning", "atomic_write", "is_safetensors", "load", "load_checkpoint",
+    "CHECKPOINT_METADATA_KEY", "load_checkpoint_record",
     "load_npz", "load_safetensors", "load_safetensors_header", "load_safetensors_metadata",
     "load_safetensors_with_metadata", "load_weights", "read_npz", "save", "save_checkpoint",
     "save_npz", "save_safetensors",
