@@ -249,3 +249,43 @@ def test_reference_float16_files_are_widened(tmp_path):
     with pytest.warns(SafetensorsWidenedWarning):
         loaded = load_safetensors(path)
     assert loaded["h"].dtype == np.float32 and np.array_equal(loaded["h"], half)
+
+
+# ---------------------------------------------------------------- training checkpoints
+def test_safetensors_checkpoints_hold_weights_and_a_json_record(tmp_path):
+    import math
+
+    from scratchnn import optim
+    from scratchnn.serialization import (
+        CheckpointMismatchError,
+        load_checkpoint,
+        load_checkpoint_record,
+        save_checkpoint,
+    )
+
+    sn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    path = tmp_path / "ckpt.safetensors"
+    extra = {"history": [0.5, float("nan")], "mean": np.array([1.5, 2.0]),
+             "shape": (28, 28), "n": np.int64(7), "name": "run"}
+    save_checkpoint(path, model, epoch=3, extra=extra)
+    assert set(load(path)) == set(model.state_dict())  # a plain state dict to other tools
+
+    other = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    checkpoint = load_checkpoint(path, other)
+    assert checkpoint["epoch"] == 3 and checkpoint["optimizer"] is None
+    got = checkpoint["extra"]
+    assert got["history"][0] == 0.5 and math.isnan(got["history"][1])
+    assert got["mean"] == [1.5, 2.0] and got["shape"] == (28, 28) and got["n"] == 7
+    for key, value in model.state_dict().items():
+        assert np.array_equal(other.state_dict()[key], value)
+
+    with pytest.raises(CheckpointError, match="holds the weights only, no optimizer state"):
+        load_checkpoint(path, other, optim.SGD(other.parameters(), lr=0.1))
+    wrong = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
+    with pytest.raises(CheckpointMismatchError, match="size mismatch for 0.weight"):
+        load_checkpoint(path, wrong)
+    plain = tmp_path / "plain.safetensors"
+    save(model.state_dict(), plain)
+    with pytest.raises(CheckpointError, match="not a scratchnn checkpoint"):
+        load_checkpoint_record(plain)
