@@ -119,6 +119,11 @@ from scratchnn.functional.losses import (
 from scratchnn.functional.methods import (  # noqa: F401 (_install_tensor_methods: old name)
     _install_tensor_methods,
     install_tensor_methods,
+    new_empty,
+    new_full,
+    new_ones,
+    new_tensor,
+    new_zeros,
 )
 from scratchnn.functional.normalization import batch_norm, embedding, group_norm, layer_norm
 from scratchnn.functional.reductions import (

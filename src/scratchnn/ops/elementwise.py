@@ -72,7 +72,8 @@ class Pow(Function):
     saves_output = True
 
     def forward(self, a, b):
-        out = a**b
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf, as PyTorch
+            out = a**b
         self.saved = (a, b, out)
         return out
 
