@@ -30,9 +30,38 @@ from scratchnn.ops.loss import (
     CrossEntropy,
     NLLLoss,
 )
+from scratchnn.ops.math import (
+    Acos,
+    Asin,
+    Atan,
+    Atan2,
+    Clone,
+    Cos,
+    Cosh,
+    Erf,
+    Expm1,
+    Log1p,
+    NanToNum,
+    Piecewise,
+    Sin,
+    Sinh,
+    Tan,
+)
 from scratchnn.ops.matmul import Linear, MatMul
-from scratchnn.ops.reduce import Amax, Amin, Gather, LogSoftmax, Mean, Softmax, Sum
-from scratchnn.ops.shape import Cat, GetItem, Permute, Reshape, Stack
+from scratchnn.ops.reduce import (
+    Amax,
+    Amin,
+    Cumsum,
+    Gather,
+    LogSoftmax,
+    Mean,
+    Norm,
+    Prod,
+    Softmax,
+    Sum,
+    Var,
+)
+from scratchnn.ops.shape import Cat, Expand, Flip, GetItem, Permute, Repeat, Reshape, Stack
 
 __all__ = [
     "Abs", "Add", "Amax", "Amin", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast",
@@ -41,4 +70,8 @@ __all__ = [
     "Linear", "Log", "LogSoftmax", "MatMul", "Maximum", "Mean", "Minimum", "Mul", "NLLLoss",
     "Neg", "Permute", "Pow", "ReLU", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub",
     "Sum", "Tanh", "Where",
+    # the everyday API's ops (ops/math.py, and reduce.py and shape.py)
+    "Acos", "Asin", "Atan", "Atan2", "Clone", "Cos", "Cosh", "Cumsum", "Erf", "Expand", "Expm1",
+    "Flip", "Log1p", "NanToNum", "Norm", "Piecewise", "Prod", "Repeat", "Sin", "Sinh", "Tan",
+    "Var",
 ]
