@@ -385,3 +385,17 @@ def test_conv1d_and_layer_norm(tmp_path):
     exported_matches(model, normal((3, 8)), tmp_path, 17)
     with pytest.raises(UnsupportedOperatorError, match="LayerNorm needs opset_version >= 17"):
         sonnx.export(model, normal((3, 8))(2), tmp_path / "old.onnx", opset_version=13)
+
+
+def test_a_model_that_drops_its_input_from_the_graph_is_refused(tmp_path):
+    class Detached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            with sn.no_grad():
+                return self.fc(x)
+
+    with pytest.raises(ValueError, match="do not depend on input 'input'.*no_grad"):
+        sonnx.export(Detached(), np.ones((2, 3), np.float32), tmp_path / "x.onnx")

@@ -298,6 +298,15 @@ def build_model(
         if id(out) in final_names:  # an output that is an input or a leaf: pass it through
             graph.node("Identity", [name_of(out)], [name])
 
+    consumed = {name for node in graph.nodes for name in node.input}
+    for name, tensor in zip(in_names, traced, strict=True):
+        if name not in consumed and tensor.requires_grad:
+            raise ValueError(
+                f"scratchnn.onnx.export: the outputs do not depend on input {name!r} in the "
+                "recorded graph (computed under no_grad(), or through .data/.numpy()?); the "
+                "exported model would ignore its input"
+            )
+
     helper = onnx.helper
 
     def value_info(name: str, tensor: Tensor, unknown: bool) -> Any:
