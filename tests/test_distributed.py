@@ -345,3 +345,65 @@ def test_early_stopping_decides_alike_on_every_rank(tmp_path: Path) -> None:
     record = _result(tmp_path)[1]
     assert record["history"]["epoch"] == [0, 1]
     assert record["steps"] == 10
+
+
+# ------------------------------------------------------------------------------- the CLI
+def _csv(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((240, 3))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    rows = ["a,b,c,label"] + [
+        f"{r[0]:.4f},{r[1]:.4f},{r[2]:.4f},{label}" for r, label in zip(x, y, strict=True)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_cli_train_nproc_trains_data_parallel(tmp_path: Path) -> None:
+    _mpiexec()  # skips without MPI
+    data, checkpoint = _csv(tmp_path / "d.csv"), tmp_path / "m.npz"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scratchnn",
+            "train",
+            "--nproc",
+            "2",
+            "--data",
+            str(data),
+            "--epochs",
+            "4",
+            "--batch-size",
+            "16",
+            "--lr",
+            "0.01",
+            "--checkpoint",
+            str(checkpoint),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    stdout = _ok(result)
+    assert "-m mpi4py -m scratchnn train" in stdout  # the launch line is shown
+    assert "2 processes (world size 2); global batch 16 = 2 x 8" in stdout
+    assert stdout.count("\n  1/4 ") == 1, stdout  # rank 0 alone prints the epochs
+    model = scratchnn.load_model(checkpoint)  # rank 0's checkpoint, used in one process
+    x = np.loadtxt(data, delimiter=",", skiprows=1)
+    accuracy = (model.predict(x[:, :3]).astype(int) == x[:, 3]).mean()
+    assert accuracy > 0.8
+
+
+def test_cli_nproc_checks_before_launching(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from scratchnn.cli import main
+
+    data = _csv(tmp_path / "d.csv")
+    assert main(["train", "--data", str(data), "--nproc", "3", "--batch-size", "32"]) == 2
+    assert "--batch-size 32 must be divisible by --nproc 3" in capsys.readouterr().err
+    assert main(["train", "--data", str(data), "--nproc", "0"]) == 2
+    assert "--nproc must be a positive" in capsys.readouterr().err

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn.cli import parallel
 from scratchnn.cli.common import (
     add_delimiter_option,
     check_output_dir,
@@ -164,7 +165,8 @@ def add_commands(subparsers: Any) -> None:
                        help="write PNG plots here: learning curves, confusion matrix of the "
                             "validation samples, the network, and a decision boundary (2 "
                             "features) or predicted images (image data); needs matplotlib")
-    train.set_defaults(handler=train_command)
+    parallel.add_options(train)
+    train.set_defaults(handler=train_command, command_parser=train)
 
 
 # ----------------------------------------------------------------------------- options
@@ -397,6 +399,8 @@ def train_command(args: argparse.Namespace) -> int:
     from scratchnn.train import TrainingDiverged, fit
 
     _check_options(args)
+    if args.nproc is not None:  # run this command again in N processes under mpiexec
+        return parallel.launch(args, args.command_parser)
     delimiter = delimiter_option(args.delimiter)
     checkpoint = Path(args.checkpoint).expanduser() if args.checkpoint \
         else default_checkpoint(args.data)
@@ -417,6 +421,7 @@ def train_command(args: argparse.Namespace) -> int:
         if getattr(args, name) is None:
             value = resume_extra.get(name) if resume_extra is not None else None
             setattr(args, name, default if value is None else type(default)(value))
+    rank, world = parallel.start(args.batch_size)  # (0, 1) unless started by mpiexec
 
     task, why = _choose_task(args, samples, resume)
     if task == "classification":
@@ -527,6 +532,9 @@ def train_command(args: argparse.Namespace) -> int:
     say(f"model: {' -> '.join(map(str, layers))} ({activation}), {n_params:,} parameters; "
         f"{optimizer_name} lr={lr:g}, batch {args.batch_size}, {scaling}"
         + (f"; resuming after epoch {initial_epoch}" if resume is not None else ""))
+    if world > 1:
+        say(f"data-parallel: {world} processes (world size {world}); global batch "
+            f"{args.batch_size} = {world} x {args.batch_size // world}")
     stopping = (f"early stopping after {patience} epochs without a lower val_loss "
                 "(best weights kept)" if patience is not None else "no early stopping")
     say(f"epochs: up to {epochs}; {stopping}")
@@ -543,8 +551,8 @@ def train_command(args: argparse.Namespace) -> int:
     if table.epochs > 60:
         say(f"(every {callbacks[0].every}th epoch shown; all of them go into the history)")
     make_parent(checkpoint)
-    train_loader = DataLoader(TensorDataset(x[train_index], target[train_index]),
-                              batch_size=args.batch_size, shuffle=True)
+    train_loader = parallel.train_loader(TensorDataset(x[train_index], target[train_index]),
+                                         args.batch_size, args.seed, world)
     val_loader = DataLoader(TensorDataset(x[val_index], target[val_index]),
                             batch_size=1024) if has_val else None
     say(table.header())
@@ -552,7 +560,7 @@ def train_command(args: argparse.Namespace) -> int:
         # a diverging run overflows on its way to NaN: report that once, below, not as
         # NumPy's RuntimeWarnings
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            fit(model, loss_fn, optimizer, train_loader, epochs=epochs,
+            fit(parallel.wrap(model, world), loss_fn, optimizer, train_loader, epochs=epochs,
                           val_loader=val_loader, metrics=metrics, callbacks=callbacks,
                           initial_epoch=initial_epoch, verbose=0)
     except TrainingDiverged as error:
@@ -574,7 +582,7 @@ def train_command(args: argparse.Namespace) -> int:
         saved = _saved_epoch(history, monitor) if has_val else len(history.epoch)
         say(f"checkpoint: {checkpoint} (epoch {saved}); "
             f"history: {json_path}, {csv_path}")
-    if args.plots:
+    if args.plots and rank == 0:
         from scratchnn.train import History
 
         eval_index = val_index if has_val else train_index
