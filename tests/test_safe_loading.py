@@ -253,3 +253,33 @@ def test_truncated_safetensors_files_are_refused(tmp_path, keep):
     path.write_bytes(path.read_bytes()[:keep])
     with pytest.raises(SafetensorsError, match="t.safetensors"):
         load_safetensors(path)
+
+
+def test_load_checkpoint_checks_the_model_against_array_headers_before_reading_data(
+    tmp_path, monkeypatch
+):
+    from scratchnn import nn
+    from scratchnn.serialization import CheckpointMismatchError, load_checkpoint, npz
+    from scratchnn.serialization import save_checkpoint as save_ckpt
+
+    path = tmp_path / "ckpt.npz"
+    save_ckpt(path, nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)), epoch=1)
+    data_reads = []
+    read_member = npz._read_member
+
+    def spy(name, size, archive, info, header_only=False):
+        if not header_only and info.filename != "__scratchnn__.npy":
+            data_reads.append(info.filename)
+        return read_member(name, size, archive, info, header_only)
+
+    monkeypatch.setattr(npz, "_read_member", spy)
+    wrong = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2), nn.Linear(2, 2))
+    with pytest.raises(CheckpointMismatchError) as caught:
+        load_checkpoint(path, wrong)
+    assert data_reads == []  # refused from the headers alone
+    message = str(caught.value)
+    assert "ckpt.npz: the checkpoint does not fit the model" in message
+    assert "size mismatch for 0.weight: copying a param with shape (4, 3)" in message
+    assert caught.value.missing_keys == ["3.weight", "3.bias"]
+    right = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert load_checkpoint(path, right)["epoch"] == 1 and data_reads

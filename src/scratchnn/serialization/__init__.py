@@ -30,6 +30,7 @@ from scratchnn.serialization.npz import (
     _decode,
     _Encoder,
     atomic_write,
+    declared_model_shapes,
     read_npz,
 )
 from scratchnn.serialization.npz import load as load_npz
@@ -76,7 +77,8 @@ def save(obj: Any, path: PathLike, metadata: Mapping[str, str] | None = None) ->
 
 
 def _check_fits(
-    model: Module, shapes: Mapping[str, tuple[int, ...]], name: str, strict: bool
+    model: Module, shapes: Mapping[str, tuple[int, ...]], name: str, strict: bool,
+    what: str = "the weights do",
 ) -> None:
     """Raise :class:`CheckpointMismatchError` listing every missing, unexpected and mis-shaped
     key (as ``load_state_dict`` words them) when ``shapes`` do not fit ``model``."""
@@ -100,7 +102,7 @@ def _check_fits(
         )
     if problems:
         raise CheckpointMismatchError(
-            f"{name}: the weights do not fit the model. Error(s) in loading state_dict for "
+            f"{name}: {what} not fit the model. Error(s) in loading state_dict for "
             f"{type(model).__name__}:\n\t" + "\n\t".join(problems),
             missing if strict else [],
             unexpected if strict else [],
@@ -226,9 +228,13 @@ def load_checkpoint(
     ``.safetensors`` checkpoint holds weights only: asking it for an optimizer or scheduler
     state raises :class:`CheckpointError`. Mismatched models raise
     :class:`CheckpointMismatchError` listing every difference."""
-    if not is_safetensors(path):
-        return _load_npz_checkpoint(path, model, optimizer, scheduler, restore_rng=restore_rng)
     name = os.fspath(path)
+    if not is_safetensors(path):
+        if os.path.exists(name):  # check the model against the headers before reading data
+            shapes = declared_model_shapes(path)
+            if shapes is not None:
+                _check_fits(model, shapes, name, True, "the checkpoint does")
+        return _load_npz_checkpoint(path, model, optimizer, scheduler, restore_rng=restore_rng)
     for what, needed in (("optimizer", optimizer), ("scheduler", scheduler)):
         if needed is not None:
             raise CheckpointError(
@@ -236,7 +242,8 @@ def load_checkpoint(
                 "(resume training from an .npz checkpoint)"
             )
     header = load_safetensors_header(path)
-    _check_fits(model, {key: shape for key, (_, shape) in header.items()}, name, True)
+    _check_fits(model, {key: shape for key, (_, shape) in header.items()}, name, True,
+                "the checkpoint does")
     checkpoint = load_checkpoint_record(path)
     model.load_state_dict(checkpoint["model"], strict=True)
     return checkpoint

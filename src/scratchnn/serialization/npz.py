@@ -323,6 +323,11 @@ class _SafeNpz:
     def __getitem__(self, key: str) -> np.ndarray:
         return _read_member(self.name, self.size, self._zip, self.members[key])
 
+    def declared(self, key: str) -> tuple[tuple[int, ...], np.dtype]:
+        """(shape, dtype) of an entry from its header alone, checked against its size."""
+        return _read_member(self.name, self.size, self._zip, self.members[key],
+                            header_only=True)
+
     def close(self) -> None:
         self._zip.close()
         self._file.close()
@@ -356,10 +361,12 @@ def _check_sizes_in_zip(name: str, archive_size: int, info: zipfile.ZipInfo) -> 
 
 
 def _read_member(
-    name: str, archive_size: int, archive: zipfile.ZipFile, info: zipfile.ZipInfo
-) -> np.ndarray:
+    name: str, archive_size: int, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+    header_only: bool = False,
+) -> Any:
     """One ``.npy`` entry of an archive as a new writable array, after checking that the
-    shape and dtype its header declares need exactly the bytes the entry holds."""
+    shape and dtype its header declares need exactly the bytes the entry holds
+    (``header_only``: just that shape and dtype)."""
     entry = info.filename
     _check_sizes_in_zip(name, archive_size, info)
     with archive.open(info) as member:
@@ -396,6 +403,8 @@ def _read_member(
                 f"{name}: corrupt or truncated file: entry {entry!r} declares shape "
                 f"{tuple(shape)} of {dtype} ({needed} bytes) but holds {present} bytes"
             )
+        if header_only:
+            return tuple(shape), dtype
         data = member.read(needed)
     if len(data) != needed:
         raise CheckpointError(
@@ -403,6 +412,25 @@ def _read_member(
         )
     array = np.frombuffer(bytearray(data), dtype=dtype, count=count)
     return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+def declared_model_shapes(path: PathLike) -> dict[str, tuple[int, ...]] | None:
+    """name -> shape of the model state in a :func:`save_checkpoint` file, from the array
+    headers alone (no tensor data is read); None when the file is not laid out as one."""
+    with read_npz(path, lazy=True) as archive:
+        if HEADER_KEY not in archive.files:
+            return None
+        try:
+            header = json.loads(bytes(archive[HEADER_KEY]).decode("utf-8"))
+            pairs = header["tree"]["$dict"]
+            model = next(node for key, node in pairs if key == "model")["$dict"]
+            references = {key: node["$array"] for key, node in model}
+        except (ValueError, KeyError, TypeError, StopIteration, RecursionError):
+            return None
+        if not all(isinstance(ref, str) and ref in archive.members
+                   for ref in references.values()):
+            return None
+        return {key: archive.declared(ref)[0] for key, ref in references.items()}
 
 
 def read_npz(path: PathLike, lazy: bool = False) -> Any:
