@@ -55,8 +55,10 @@ def test_module_dict_and_parameter_list_register_like_torch(torch):
         class Net(lib.nn.Module):
             def __init__(self):
                 super().__init__()
-                self.heads = lib.nn.ModuleDict({"a": lib.nn.Linear(2, 3), "b": lib.nn.Linear(3, 1)})
-                self.scales = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)) for _ in range(2)])
+                self.heads = lib.nn.ModuleDict(
+                    {"a": lib.nn.Linear(2, 3), "b": lib.nn.Linear(3, 1)})
+                self.scales = lib.nn.ParameterList(
+                    [lib.nn.Parameter(lib.ones(2)) for _ in range(2)])
 
             def forward(self, x):
                 x = x * self.scales[0] * self.scales[1]
