@@ -45,3 +45,16 @@ def test_both_spellings_at_once_is_an_error():
 def test_out_of_range_dim_is_an_index_error_as_in_pytorch():
     with pytest.raises(IndexError, match=r"sum: dim 2 is out of range"):
         sn.ones(2, 3).sum(dim=2)
+
+
+def test_aliases_reach_every_parameter_and_required_ones_stay_required():
+    x = sn.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(F.gather(x, axis=1, index=np.array([[2], [0]])).data,
+                                  [[2.0], [3.0]])
+    np.testing.assert_array_equal(F.cumsum(x, axis=-1).data, np.cumsum(x.data, -1))
+    assert F.var(x, axis=0, keepdims=True, correction=0).shape == (1, 3)
+    assert F.sum(x, 1, True).shape == (2, 1)  # positional dim, keepdim still work
+    with pytest.raises(TypeError, match="cumsum: missing required argument 'dim'"):
+        F.cumsum(x)
+    with pytest.raises(TypeError, match="gather: missing required argument 'index'"):
+        F.gather(x, 1)
