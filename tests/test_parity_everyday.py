@@ -132,6 +132,18 @@ CASES = [
     case("cumsum_0d", lambda L, a: a.cumsum(0), [normal()]),
     case("sort_0d", lambda L, a: a.sort(0), [normal()]),
     case("softmax_0d", lambda L, a: L.softmax(a, 0) * a, [normal()]),
+    # empty tensors
+    case("sin_empty", lambda L, a: a.sin(), [normal(0, 3)]),
+    case("atan2_empty_broadcast", lambda L, a, b: L.atan2(a, b), [normal(0, 3), normal(3)]),
+    case("sort_empty_dim", lambda L, a: a.sort(dim=1), [normal(2, 0)]),
+    case("topk_k0", lambda L, a: a.topk(0), [normal(2, 3)]),
+    case("var_empty", lambda L, a: a.var(0), [normal(0, 3)]),
+    case("std_over_one", lambda L, a: a.std(0), [normal(1, 3)]),
+    case("repeat_empty", lambda L, a: a.repeat(0, 2), [normal(2, 3)]),
+    case("flip_empty", lambda L, a: a.flip(0), [normal(0, 3)]),
+    case("expand_empty", lambda L, a: a.expand(0, 3), [normal(1, 3)]),
+    case("masked_fill_empty", lambda L, a: a.masked_fill(L.const(np.zeros((0, 3), bool)), 1.0),
+         [normal(0, 3)]),
     # shapes
     case("view_as", lambda L, a: a.view_as(L.const(np.zeros((3, 4)))), [normal(2, 6)]),
     case("expand", lambda L, a: a.expand(2, 3, 4), [normal(3, 1)]),
@@ -190,6 +202,7 @@ for _reduction in ["mean", "sum", "none"]:
         ]
 
 
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom")  # var/std of 0 or 1 elements
 @pytest.mark.parametrize(("function", "inputs", "tolerance"), CASES)
 def test_forward_and_gradients_equal_torch(function, inputs, tolerance, rng):
     arrays = [np.asarray(draw(rng)).astype(np.float32) for draw in inputs]
@@ -430,8 +443,13 @@ def test_requires_grad_on_creation_makes_a_leaf_that_gets_a_gradient(make):
      "class probabilities of the input's shape"),
     (lambda: sn.zeros(2, dtype="not a dtype"), TypeError, "dtype"),
     (lambda: sn.from_numpy([1, 2]), TypeError, "NumPy array"),
+    (lambda: sn.ones(1).var(), RuntimeWarning, "degrees of freedom"),
     (lambda: sn.zeros(2, requires_grad=True, dtype=sn.int64), TypeError, "floating"),
 ])
 def test_misuse_raises_one_clear_error(call, error, match):
+    if issubclass(error, Warning):
+        with pytest.warns(error, match=match):
+            call()
+        return
     with pytest.raises(error, match=match):
         call()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -141,8 +142,13 @@ def var(x: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool 
         dim, unbiased = None, dim
     if x.dtype.kind != "f":
         raise TypeError(f"var: needs a floating-point tensor, got dtype {x.dtype}")
-    return Var.apply(x, axis=reduce_axes("var", x.ndim, dim),
-                     correction=_correction("var", unbiased, correction), keepdims=keepdim)
+    axis = reduce_axes("var", x.ndim, dim)
+    correction = _correction("var", unbiased, correction)
+    count = x.numel() if axis is None else int(np.prod([x.shape[i] for i in axis]))
+    if count - correction <= 0:
+        warnings.warn(f"var/std: {count} elements with correction {correction} leave no degrees "
+                      "of freedom; the result is inf or nan", RuntimeWarning, stacklevel=3)
+    return Var.apply(x, axis=axis, correction=correction, keepdims=keepdim)
 
 
 @dim_aliases

@@ -189,10 +189,10 @@ class Var(Function):
     saves_inputs = False
 
     def forward(self, a, axis=None, correction=1, keepdims=False):
-        centred = a - a.mean(axis=axis, keepdims=True)
-        count = a.size // max(np.size(centred.sum(axis=axis)), 1) if a.size else 0
-        divisor = np.maximum(count - correction, 0)
+        count = int(np.prod([a.shape[i] for i in axis])) if axis is not None else a.size
+        divisor = max(count - correction, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
+            centred = a - a.sum(axis=axis, keepdims=True) / a.dtype.type(count)
             out = (centred * centred).sum(axis=axis, keepdims=keepdims) / a.dtype.type(divisor)
         self.saved = (centred, axis, divisor)
         return out
