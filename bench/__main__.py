@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from bench import ROOT, SRC, child_environment, rss, workloads
+from bench import ROOT, SRC, child_environment, fit_overhead, rss, workloads
 
-ROWS = ("mlp_b100", "mlp_b512", "overhead", "rss", "accuracy", "scaling")
+ROWS = ("mlp_b100", "mlp_b512", "overhead", "fit", "rss", "accuracy", "scaling")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MIB = 1024 * 1024
 
@@ -432,10 +432,35 @@ def row_scaling(ctx: Context) -> dict[str, Any]:
     }
 
 
+def row_fit(ctx: Context) -> dict[str, Any]:
+    """fit against the same hand-written loop, without and with a metric (bench/fit_overhead)."""
+    s = ctx.settings
+    x, y = ctx.train(s.limit)
+    runs = {name: fit_overhead.build(name, x, y) for name in fit_overhead.LABELS}
+    for run in runs.values():
+        run()  # warm-up, untimed
+    times, record = interleave(runs, s.repeats, s.pause, "fit")
+    stats = {name: summary(values) for name, values in times.items()}
+    return {
+        "load": record,
+        "description": f"one epoch through fit (verbose=0) vs by hand, {len(x)} samples, "
+                       "batch 100, 784-128-10 MLP",
+        "unit": "s",
+        "contestants": {name: {"label": fit_overhead.LABELS[name], **stats[name]}
+                        for name in runs},
+        "checks": [
+            ratio("fit / hand-written loop", "fit", "hand", stats, 1.05),
+            ratio("fit / hand-written loop, with accuracy", "fit_accuracy", "hand_accuracy",
+                  stats, 1.05),
+        ],
+    }
+
+
 ROW_FUNCTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "mlp_b100": row_mlp_b100,
     "mlp_b512": row_mlp_b512,
     "overhead": row_overhead,
+    "fit": row_fit,
     "rss": row_rss,
     "accuracy": row_accuracy,
     "scaling": row_scaling,

@@ -107,6 +107,9 @@ def scratchnn_mlp(
     from scratchnn.data import DataLoader, TensorDataset
     from scratchnn.random import manual_seed
 
+    # A hand-written loop applies the allocator setting itself (fit does it for you); it
+    # respects SCRATCHNN_KEEP_FREED_MEMORY=0, which bench.page_faults uses for its control.
+    scratchnn.allocator.keep_freed_memory()
     model = nn.Sequential(nn.Linear(IN_FEATURES, hidden), nn.ReLU(), nn.Linear(hidden, CLASSES))
     if weights is not None:
         model.load_state_dict(weights)

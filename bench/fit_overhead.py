@@ -1,0 +1,105 @@
+"""What ``fit`` costs over the loop it runs: one epoch of the benchmark MLP (784-128-10 ReLU,
+Fashion-MNIST, batch 100, SGD lr 0.01 momentum 0.9) through ``scratchnn.train.fit(...,
+verbose=0)`` against the same loop written by hand, without a metric and with accuracy.
+
+The hand-written loop is the one a user writes to get what ``fit`` reports: ``zero_grad``,
+forward, loss, ``backward``, ``step``, and the epoch's mean loss (``loss.item()`` per step,
+weighted by the batch size); "with accuracy" adds ``scratchnn.metrics.accuracy`` of each
+batch's output, as ``fit(metrics=("accuracy",))`` does. Every contestant has its own model,
+optimizer and loader built from the same initial weights. ``python -m bench`` runs this as the
+``fit`` row (interleaved rounds, medians, target: fit within 5 % of the hand-written loop);
+``python -m bench.fit_overhead [--limit N] [--repeats R]`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from bench import workloads
+
+LABELS = {
+    "hand": "hand-written loop (loss per step)",
+    "fit": "fit(metrics=None, verbose=0)",
+    "hand_accuracy": "hand-written loop + accuracy per step",
+    "fit_accuracy": "fit(metrics=('accuracy',), verbose=0)",
+}
+
+
+def build(name: str, x: np.ndarray, y: np.ndarray, batch_size: int = 100) -> Callable[[], float]:
+    """The epoch function of contestant ``name`` (a key of ``LABELS``); returns the epoch's
+    mean loss."""
+    import scratchnn
+    from scratchnn import nn, optim
+    from scratchnn.data import DataLoader, TensorDataset
+    from scratchnn.metrics import accuracy
+    from scratchnn.train import fit
+
+    scratchnn.allocator.keep_freed_memory()  # as fit does; the hand-written loop gets it too
+    model = nn.Sequential(nn.Linear(workloads.IN_FEATURES, workloads.HIDDEN), nn.ReLU(),
+                          nn.Linear(workloads.HIDDEN, workloads.CLASSES))
+    model.load_state_dict(workloads.initial_weights())
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(model.parameters(), lr=workloads.LR, momentum=workloads.MOMENTUM)
+    loader = DataLoader(TensorDataset(scratchnn.Tensor(x), scratchnn.Tensor(y)),
+                        batch_size=batch_size, shuffle=True)
+    with_accuracy = name.endswith("_accuracy")
+
+    if name.startswith("fit"):
+        metrics = ("accuracy",) if with_accuracy else None
+
+        def fit_epoch() -> float:
+            history = fit(model, loss_fn, optimizer, loader, epochs=1, metrics=metrics,
+                          verbose=0)
+            return history.loss[0]
+
+        return fit_epoch
+
+    def hand_epoch() -> float:
+        model.train()
+        total, correct, seen = 0.0, 0.0, 0
+        for inputs, targets in loader:
+            optimizer.zero_grad()
+            output = model(inputs)
+            loss = loss_fn(output, targets)
+            loss.backward()
+            optimizer.step()
+            n = len(inputs)
+            total += loss.item() * n
+            if with_accuracy:
+                correct += accuracy(output.data, targets.data) * n
+            seen += n
+        return total / seen
+
+    return hand_epoch
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fit_overhead",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="training samples (default all)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
+    args = parser.parse_args(argv)
+    x, y = workloads.load_split(train=True, limit=args.limit)
+    runs = {name: build(name, x, y) for name in LABELS}
+    for run in runs.values():
+        run()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(args.repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, value in medians.items():
+        print(f"{LABELS[name]:<44} {value:.3f} s (median of {args.repeats})")
+    for fit_name, hand_name in (("fit", "hand"), ("fit_accuracy", "hand_accuracy")):
+        print(f"{fit_name} / {hand_name}: {medians[fit_name] / medians[hand_name]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
