@@ -64,29 +64,28 @@ def spans(size: int, out_size: int, kernel: int, stride: int, dilation: int,
 def im2col(x_nhwc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
            padding: tuple[int, int, int, int], out_size: Pair) -> np.ndarray:
     """Columns ``(N, Ho, Wo, kh, kw, C)`` of an ``(N, H, W, C)`` array (see the module
-    docstring); ``padding = (top, bottom, left, right)`` zeros."""
+    docstring); ``padding = (top, bottom, left, right)`` zeros.
+
+    With the (zero-)padded input ``p``, the columns are one strided view of it,
+    ``windows[n, y, x, i, j, c] = p[n, y*sy + i*dy, x*sx + j*dx, c]`` (no copy), and one copy
+    of that view into GEMM layout (each run of ``kw*C`` values is contiguous on both sides
+    when dx = 1).
+    """
     n, h, w, c = x_nhwc.shape
+    top, bottom, left, right = padding
+    if top or bottom or left or right:
+        padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x_nhwc.dtype)
+        padded[:, top : top + h, left : left + w] = x_nhwc
+        x_nhwc = padded
     (kh, kw), (ho, wo) = kernel, out_size
+    sn, sh, sw, sc = x_nhwc.strides
+    windows = np.lib.stride_tricks.as_strided(
+        x_nhwc, (n, ho, wo, kh, kw, c),
+        (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+        writeable=False,
+    )
     cols = np.empty((n, ho, wo, kh, kw, c), dtype=x_nhwc.dtype)
-    rows = spans(h, ho, kh, stride[0], dilation[0], padding[0])
-    columns = spans(w, wo, kw, stride[1], dilation[1], padding[2])
-    covered_rows = {i: (a, b) for i, a, b, _ in rows}
-    covered_cols = {j: (a, b) for j, a, b, _ in columns}
-    for i in range(kh):  # zero what falls into the padding: thin border strips only
-        for j in range(kw):
-            block = cols[:, :, :, i, j]
-            y0, y1 = covered_rows.get(i, (0, 0))
-            x0, x1 = covered_cols.get(j, (0, 0))
-            if y1 <= y0 or x1 <= x0:
-                block[...] = 0
-                continue
-            block[:, :y0] = 0
-            block[:, y1:] = 0
-            block[:, y0:y1, :x0] = 0
-            block[:, y0:y1, x1:] = 0
-    for i, y0, y1, ys in rows:
-        for j, x0, x1, xs in columns:
-            cols[:, y0:y1, x0:x1, i, j] = x_nhwc[:, ys, xs]
+    np.copyto(cols, windows)
     return cols
 
 
@@ -138,6 +137,26 @@ def _weight_from_matrix(matrix: np.ndarray, shape: tuple[int, ...]) -> np.ndarra
     """The inverse of :func:`_weight_matrix`: ``(kh*kw*C_in, C_out)`` -> ``shape``."""
     c_out, c_in, kh, kw = shape
     return np.ascontiguousarray(matrix.reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1))
+
+
+def _conv_input_grad(g_nhwc: np.ndarray, w_mat: np.ndarray, in_size: Pair, w_shape: tuple,
+                     padding: tuple[int, int, int, int], dilation: Pair) -> np.ndarray | None:
+    """dx of a stride-1 convolution as another convolution: g correlated with the flipped
+    kernel, ``dx[n, y, x, c] = sum_{i,j,o} g_pad[n, y + i*dy, x + j*dx, o] w[o, c, kh-1-i,
+    kw-1-j]``, where g is padded by ``d*(k-1) - pad`` on each side. One im2col and one GEMM
+    with K = kh*kw*C_out (instead of a GEMM with K = C_out, then 9 strided adds of col2im).
+    None when a padding exceeds d*(k-1) (then col2im does it)."""
+    c_out, c_in, kh, kw = w_shape
+    extent = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
+    pads = (extent[0] - padding[0], extent[0] - padding[1], extent[1] - padding[2],
+            extent[1] - padding[3])
+    if min(pads) < 0:
+        return None
+    flipped = w_mat.reshape(kh, kw, c_in, c_out)[::-1, ::-1].transpose(0, 1, 3, 2)
+    flipped = np.ascontiguousarray(flipped).reshape(kh * kw * c_out, c_in)
+    cols = im2col(g_nhwc, (kh, kw), (1, 1), dilation, pads, in_size)
+    n = g_nhwc.shape[0]
+    return np.matmul(cols.reshape(-1, kh * kw * c_out), flipped).reshape(n, *in_size, c_in)
 
 
 # ------------------------------------------------------------------------- Conv2d
@@ -200,7 +219,10 @@ class Conv2d(Function):
             if needs[1]:
                 grad_w = _weight_from_matrix(np.matmul(cols.reshape(len(g), -1).T, g), w_shape)
             if needs[0]:
-                dcols = np.matmul(g, w_mat.T).reshape(n, ho, wo, kh, kw, c_in)
+                grad_x = _conv_input_grad(g.reshape(n, ho, wo, c_out), w_mat, (h, w), w_shape,
+                                          padding, dilation) if stride == (1, 1) else None
+                if grad_x is None:
+                    dcols = np.matmul(g, w_mat.T).reshape(n, ho, wo, kh, kw, c_in)
         else:
             g_groups = g.reshape(len(g), groups, c_out // groups).transpose(1, 0, 2)
             if needs[1]:
@@ -213,8 +235,10 @@ class Conv2d(Function):
                 dcols = dcols.reshape(groups, n, ho, wo, kh, kw, c_group)
                 dcols = np.ascontiguousarray(dcols.transpose(1, 2, 3, 4, 5, 0, 6))
                 dcols = dcols.reshape(n, ho, wo, kh, kw, c_in)
-        if needs[0]:
-            grad_x = nchw_view(col2im(dcols, (h, w), stride, dilation, padding))
+        if needs[0] and grad_x is None:
+            grad_x = col2im(dcols, (h, w), stride, dilation, padding)
+        if grad_x is not None:
+            grad_x = nchw_view(grad_x)
         if len(needs) > 2 and needs[2]:
             grad_b = g.sum(axis=0)
         return grad_x, grad_w, grad_b
