@@ -121,6 +121,8 @@ CASES = [
          [distinct(3, 4)]),
     case("max_dim_negative", lambda L, a: a.max(dim=-1), [distinct(2, 3, 4)]),
     case("min_dim_keepdim", lambda L, a: a.min(1, keepdim=True), [distinct(2, 3, 4)]),
+    case("max_of_two_tensors", lambda L, a, b: L.max(a, b), [normal(3, 4), normal(4)]),
+    case("min_method_of_two_tensors", lambda L, a, b: a.min(b), [normal(3, 1), normal(4)]),
     # reductions of a 0-d tensor over dim 0 / -1
     case("sum_0d_dim0", lambda L, a: a.sum(0), [normal()]),
     case("sum_0d_keepdim", lambda L, a: a.sum(-1, keepdim=True), [normal()]),

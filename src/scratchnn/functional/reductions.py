@@ -10,6 +10,7 @@ import numpy as np
 
 from scratchnn import ops
 from scratchnn.functional.args import Dim, array_of, dim_aliases, reduce_axes, single_axis
+from scratchnn.functional.arithmetic import maximum, minimum
 from scratchnn.functional.shapes import squeeze
 from scratchnn.ops.reduce import Cumsum, Norm, Prod, Var
 from scratchnn.tensor import ArrayLike, Tensor
@@ -46,9 +47,12 @@ def amin(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 def extreme_along(name: str, pick: Any, x: Tensor, dim: int | None,
                   keepdim: bool) -> Tensor | ValuesIndices:
     """``max``/``min``: over everything -> a Tensor; along one dim -> (values, indices) as
-    PyTorch, the values' gradient going to the returned index."""
+    PyTorch, the values' gradient going to the returned index; given a tensor instead of a
+    dim (``torch.max(a, b)``): the elementwise maximum/minimum."""
     if dim is None:
         return (amax if name == "max" else amin)(x)
+    if isinstance(dim, Tensor):
+        return (maximum if name == "max" else minimum)(x, dim)
     chosen = single_axis(name, x.ndim, dim)
     if x.ndim == 0:  # PyTorch: the element itself and index 0
         return ValuesIndices(ops.Reshape.apply(x, shape=()), Tensor._make(np.int64(0)))
