@@ -782,6 +782,8 @@ class Tensor:
     def atan2(self, other: ArrayLike) -> Tensor:
         return _functional.atan2(self, other)
 
+    arctan2 = atan2
+
     def exp(self) -> Tensor:
         return _functional.exp(self)
 
@@ -820,6 +822,11 @@ class Tensor:
 
     def atan(self) -> Tensor:
         return _functional.atan(self)
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def trunc(self) -> Tensor:
+        return _functional.trunc(self)
 
     def sinh(self) -> Tensor:
         return _functional.sinh(self)
@@ -951,8 +958,10 @@ class Tensor:
     def mean(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
         return _functional.mean(self, *_dim_keepdim("mean", dim, keepdim, numpy_aliases))
 
-    def prod(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
-        return _functional.prod(self, *_dim_keepdim("prod", dim, keepdim, numpy_aliases))
+    def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+             **numpy_aliases: Any) -> Tensor:
+        dim, keepdim = _dim_keepdim("prod", dim, keepdim, numpy_aliases)
+        return _functional.prod(self, dim, keepdim, dtype=dtype)
 
     def amax(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
         return _functional.amax(self, *_dim_keepdim("amax", dim, keepdim, numpy_aliases))
@@ -984,19 +993,19 @@ class Tensor:
     def argmin(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
         return _functional.argmin(self, *_dim_keepdim("argmin", dim, keepdim, numpy_aliases))
 
-    def std(self, dim: Any = None, *, correction: float = 1, keepdim: bool = False,
-            **kwargs: Any) -> Tensor:
-        return _functional.std(self, dim, correction=correction, keepdim=keepdim, **kwargs)
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> Tensor:
+        return _functional.std(self, dim, unbiased, keepdim, correction=correction)
 
-    def var(self, dim: Any = None, *, correction: float = 1, keepdim: bool = False,
-            **kwargs: Any) -> Tensor:
-        return _functional.var(self, dim, correction=correction, keepdim=keepdim, **kwargs)
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> Tensor:
+        return _functional.var(self, dim, unbiased, keepdim, correction=correction)
 
     def norm(self, p: Any = 'fro', dim: Any = None, keepdim: bool = False) -> Tensor:
         return _functional.norm(self, p, dim, keepdim)
 
-    def cumsum(self, dim: int) -> Tensor:
-        return _functional.cumsum(self, dim)
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _functional.cumsum(self, dim, dtype=dtype)
 
     def gather(self, dim: int, index: ArrayLike) -> Tensor:
         return _functional.gather(self, dim, index)
@@ -1073,20 +1082,30 @@ class Tensor:
         return _functional.transpose(self, -2, -1)
 
     # ------------------------------------------------------------------- creation
-    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return _functional.new_zeros(self, *size, dtype=dtype, requires_grad=requires_grad)
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return _functional.new_zeros(self, *size, dtype=dtype, device=device,
+                               requires_grad=requires_grad)
 
-    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return _functional.new_ones(self, *size, dtype=dtype, requires_grad=requires_grad)
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return _functional.new_ones(self, *size, dtype=dtype, device=device,
+                               requires_grad=requires_grad)
 
-    def new_full(self, size: Any, fill_value: float, dtype: Any = None,
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return _functional.new_empty(self, *size, dtype=dtype, device=device,
+                                     requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: float, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Tensor:
-        return _functional.new_full(self, size, fill_value, dtype=dtype,
+        return _functional.new_full(self, size, fill_value, dtype=dtype, device=device,
                                     requires_grad=requires_grad)
 
-    def new_tensor(self, data: ArrayLike, dtype: Any = None, requires_grad: bool = False
-                   ) -> Tensor:
-        return _functional.new_tensor(self, data, dtype=dtype, requires_grad=requires_grad)
+    def new_tensor(self, data: ArrayLike, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+        return _functional.new_tensor(self, data, dtype=dtype, device=device,
+                                      requires_grad=requires_grad)
 
 
 
@@ -1095,6 +1114,8 @@ def _dim_keepdim(name: str, dim: Any, keepdim: bool, aliases: dict[str, Any]) ->
     with ``dtype=None, out=None``)."""
     if aliases:
         if "axis" in aliases:
+            if dim is not None:
+                raise TypeError(f"{name}: got both dim= and its NumPy alias axis=; pass one")
             dim = aliases.pop("axis")
         if "keepdims" in aliases:
             keepdim = aliases.pop("keepdims")

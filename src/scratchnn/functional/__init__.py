@@ -10,7 +10,10 @@ where the forward and backward math lives. The package is split by concern:
 - ``shapes``: ``reshape squeeze permute getitem cat stack ...``
 - ``comparisons``: ``eq lt logical_and ...``
 - ``losses``: ``cross_entropy mse_loss ...`` with their argument checks
-- ``methods``: the Tensor methods and operators, which are these same functions
+- ``new``: ``new_zeros new_ones new_empty new_full new_tensor`` (behind the Tensor methods)
+
+Every Tensor method and operator is declared in the Tensor class body and calls the function
+of the same name here.
 
 Where PyTorch says ``dim``/``keepdim``, NumPy's ``axis``/``keepdims`` are accepted too.
 """
@@ -116,9 +119,7 @@ from scratchnn.functional.losses import (
     nll_loss,
     one_hot,
 )
-from scratchnn.functional.methods import (  # noqa: F401 (_install_tensor_methods: old name)
-    _install_tensor_methods,
-    install_tensor_methods,
+from scratchnn.functional.new import (
     new_empty,
     new_full,
     new_ones,
@@ -168,9 +169,8 @@ from scratchnn.functional.shapes import (
 )
 from scratchnn.functional.sorting import argsort, kthvalue, sort, topk
 
-install_tensor_methods()
-
 __all__ = [
+    "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
     "Dim", "DimensionError", "REDUCTIONS", "ValuesIndices", "abs", "acos", "adaptive_avg_pool2d",
     "add", "allclose", "amax", "amin", "arccos", "arcsin", "arctan", "arctan2", "argmax", "argmin",
     "argsort", "asin", "atan", "atan2", "avg_pool2d", "batch_norm", "binary_cross_entropy",
@@ -178,7 +178,7 @@ __all__ = [
     "concatenate", "contiguous", "conv1d", "conv2d", "conv_transpose2d", "cos", "cosh",
     "cross_entropy", "cumsum", "dim_aliases", "div", "dropout", "dropout2d", "embedding", "eq",
     "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor", "fold",
-    "gather", "ge", "getitem", "group_norm", "gt", "index_put", "install_tensor_methods", "isclose",
+    "gather", "ge", "getitem", "group_norm", "gt", "index_put", "isclose",
     "isfinite", "isinf", "isnan", "kthvalue", "l1_loss", "layer_norm", "le", "leaky_relu", "linear",
     "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "lt",
     "masked_fill", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss",
