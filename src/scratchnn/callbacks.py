@@ -654,3 +654,12 @@ class LearningRateLogger(Callback):
         if self.per_group:
             for i, lr in enumerate(self._epoch_lrs):
                 logs[f"lr_group{i}"] = lr
+
+
+def __getattr__(name: str) -> Any:
+    """``LivePlot`` lives in :mod:`scratchnn.liveplot` (it draws through scratchnn.plot)."""
+    if name == "LivePlot":
+        from scratchnn.liveplot import LivePlot
+
+        return LivePlot
+    raise AttributeError(f"module 'scratchnn.callbacks' has no attribute {name!r}")

@@ -44,13 +44,25 @@ def _pyplot() -> Any:
     return plt
 
 
+def _inline_backend() -> bool:
+    """True in Jupyter with the inline backend, which draws every open pyplot figure at the
+    end of a cell (on top of the returned figure's own display)."""
+    import matplotlib
+
+    return "inline" in str(matplotlib.get_backend()).lower()
+
+
 def _finish(fig: Any, path: PathArg) -> Any:
-    """Save ``fig`` to ``path`` (when given) as a PNG at the figure's own size and dpi."""
+    """Save ``fig`` to ``path`` (when given) as a PNG at the figure's own size and dpi. In a
+    notebook the figure is taken out of pyplot, so that only the returned Figure is shown
+    (once, as the cell's value), not a second time by the inline backend."""
     if path is not None:
         path = Path(path)
         if path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=fig.dpi, format="png")
+        _pyplot().close(fig)
+    elif _inline_backend():
         _pyplot().close(fig)
     return fig
 

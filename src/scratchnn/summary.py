@@ -187,7 +187,24 @@ class ModelSummary:
         ]
         return "\n".join(lines)
 
-    __repr__ = __str__  # the REPL and notebooks show the table
+    __repr__ = __str__  # the REPL shows the table
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the same table as HTML (names escaped)."""
+        from html import escape
+
+        size_mb = self.total_params * 4 / 2**20
+        cells = "".join(
+            f"<tr><td>{escape(r.name)}</td><td>{escape(r.type)}</td>"
+            f"<td>{escape(_shape_text(r.output_shape))}</td>"
+            f"<td style='text-align:right'>{r.params:,}</td></tr>"
+            for r in self.rows)
+        return (f"<div><b>Model: {escape(self.model_name)}</b><table>"
+                "<thead><tr><th>Layer</th><th>Type</th><th>Output Shape</th>"
+                f"<th>Param #</th></tr></thead><tbody>{cells}</tbody></table>"
+                f"<p>Total params: {self.total_params:,} ({size_mb:.2f} MB as float32)<br>"
+                f"Trainable params: {self.trainable_params:,}<br>"
+                f"Non-trainable params: {self.non_trainable_params:,}</p></div>")
 
 
 def summary(model: Module, input_shape: int | Sequence[int]) -> ModelSummary:

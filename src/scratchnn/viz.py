@@ -38,6 +38,51 @@ class GraphvizError(RuntimeError):
     """Graphviz's ``dot`` is not installed, or it failed to render the graph."""
 
 
+GRAPHVIZ_HINT = ("install Graphviz to see the graph drawn (Debian/Ubuntu: apt-get install "
+                 "graphviz; conda: conda install graphviz; macOS: brew install graphviz)")
+
+
+class Graph(str):
+    """The DOT text of :func:`graph` (a ``str``: print it, save it, compare it) that Jupyter
+    draws: as SVG (``_repr_svg_``) when Graphviz's ``dot`` is installed, else as the text
+    with a note saying how to get Graphviz (``_repr_html_``)."""
+
+    def svg(self) -> str:
+        """The graph rendered by ``dot -Tsvg``; :class:`GraphvizError` without Graphviz."""
+        return _render_svg(str(self))
+
+    def _repr_svg_(self) -> str | None:
+        if shutil.which("dot") is None:
+            return None
+        try:
+            return self.svg()
+        except GraphvizError:
+            return None
+
+    def _repr_html_(self) -> str | None:
+        if shutil.which("dot") is not None:
+            return None  # the SVG is shown
+        from html import escape
+
+        return (f"<p><i>Graphviz's <code>dot</code> is not installed: "
+                f"{escape(GRAPHVIZ_HINT)}.</i></p><pre>{escape(str(self))}</pre>")
+
+
+def _render_svg(dot_text: str) -> str:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise GraphvizError(
+            "graph_svg needs Graphviz's 'dot' program, which is not on PATH; install Graphviz "
+            "(Debian/Ubuntu: apt-get install graphviz) or render the text of graph() elsewhere"
+        )
+    result = subprocess.run([dot, "-Tsvg"], input=dot_text, capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        raise GraphvizError(f"dot failed (exit status {result.returncode}): "
+                            f"{result.stderr.strip()}")
+    return result.stdout
+
+
 def _quote(text: str) -> str:
     """A DOT double-quoted string; newlines become DOT's ``\\n`` line breaks."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -81,8 +126,9 @@ def graph(
     tensor: Tensor,
     params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
     name: str = "scratchnn",
-) -> str:
-    """The computation graph behind ``tensor`` as Graphviz DOT text.
+) -> Graph:
+    """The computation graph behind ``tensor`` as Graphviz DOT text (a :class:`Graph`, which
+    is a ``str`` that Jupyter draws as SVG).
 
     ``params`` names leaves, e.g. ``dict(model.named_parameters())``; other leaves are
     labelled ``leaf``. Nodes are listed inputs first, named ``n0``, ``n1``, ...
@@ -111,7 +157,7 @@ def graph(
                 attributes += ', style="filled,bold", fillcolor="#f4cccc"'
             edges += [f"  {node_id[id(source)]} -> {node};" for source in t.grad_fn.inputs]
         lines.append(f"  {node} [label={_quote(label)}, {attributes}];")
-    return "\n".join([*lines, *edges, "}"]) + "\n"
+    return Graph("\n".join([*lines, *edges, "}"]) + "\n")
 
 
 def graph_svg(
@@ -123,21 +169,10 @@ def graph_svg(
 
     Raises :class:`GraphvizError` if ``dot`` is not installed or fails. Returns the path.
     """
-    dot = shutil.which("dot")
-    if dot is None:
-        raise GraphvizError(
-            "graph_svg needs Graphviz's 'dot' program, which is not on PATH; install Graphviz "
-            "(Debian/Ubuntu: apt-get install graphviz) or render the text of graph() elsewhere"
-        )
-    result = subprocess.run(
-        [dot, "-Tsvg"], input=graph(tensor, params), capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise GraphvizError(f"dot failed (exit status {result.returncode}): "
-                            f"{result.stderr.strip()}")
+    svg = _render_svg(graph(tensor, params))
     path = Path(path)
-    path.write_text(result.stdout)
+    path.write_text(svg)
     return path
 
 
-__all__ = ["GraphvizError", "graph", "graph_svg"]
+__all__ = ["Graph", "GraphvizError", "graph", "graph_svg"]
