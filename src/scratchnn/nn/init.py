@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from scratchnn.random import generator
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Tensor, no_grad
 
 T = TypeVar("T", Tensor, np.ndarray)
 
@@ -99,7 +99,13 @@ def _calculate_correct_fan(tensor: Any, mode: str) -> int:
 
 
 def _fill(tensor: T, values: np.ndarray) -> T:
-    _array(tensor)[...] = values
+    """Write ``values`` into ``tensor`` in place (as PyTorch's initialisers do, under
+    ``no_grad``: a graph that saved the old values then refuses to backward)."""
+    if isinstance(tensor, Tensor):
+        with no_grad():
+            tensor.copy_(values)
+    else:
+        _array(tensor)[...] = values
     return tensor
 
 
