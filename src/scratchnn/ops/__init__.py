@@ -1,6 +1,7 @@
 """Every differentiable op in scratchnn, each a :class:`~scratchnn.tensor.Function` whose
 ``forward`` and ``backward`` sit side by side. ``scratchnn.functional`` is the public face."""
 
+from scratchnn.ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold
 from scratchnn.ops.elementwise import (
     Abs,
     Add,
@@ -48,6 +49,9 @@ from scratchnn.ops.math import (
     Tan,
 )
 from scratchnn.ops.matmul import Linear, MatMul
+from scratchnn.ops.norm import BatchNorm, Embedding, GroupNorm, LayerNorm
+from scratchnn.ops.padding import Pad
+from scratchnn.ops.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from scratchnn.ops.reduce import (
     Amax,
     Amin,
@@ -74,4 +78,7 @@ __all__ = [
     "Acos", "Asin", "Atan", "Atan2", "Clone", "Cos", "Cosh", "Cumsum", "Erf", "Expand", "Expm1",
     "Flip", "Log1p", "NanToNum", "Norm", "Piecewise", "Prod", "Repeat", "Sin", "Sinh", "Tan",
     "Var",
+    # convolutional networks (ops/conv.py, pool.py, norm.py, padding.py)
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm", "Conv2d", "ConvTranspose2d", "Embedding",
+    "Fold", "GroupNorm", "LayerNorm", "MaxPool2d", "Pad", "Unfold",
 ]
