@@ -341,6 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     parser.add_argument("--limit", type=int, help="training samples (default all 60,000)")
     parser.add_argument("--retries", type=int, default=2, help="redo a disturbed job N times")
+    parser.add_argument("--max-wait", type=float, default=30.0,
+                        help="seconds to wait for other processes to go quiet before a job")
     parser.add_argument("--out", type=Path, help="JSON results (default: bench/"
                         "results_distributed.json for a full run)")
     args = parser.parse_args(argv)
@@ -350,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         worker(args)
         return
     models = args.model or ["mlp", "cnn"]
-    monitor = Monitor()
+    monitor = Monitor(max_wait=args.max_wait)
     started = time.time()
     rows = []
     for model in models:

@@ -407,3 +407,8 @@ def test_cli_nproc_checks_before_launching(
     assert "--batch-size 32 must be divisible by --nproc 3" in capsys.readouterr().err
     assert main(["train", "--data", str(data), "--nproc", "0"]) == 2
     assert "--nproc must be a positive" in capsys.readouterr().err
+
+
+def test_ddp_details_over_ranks() -> None:
+    # unused parameters, no_sync accumulation, buffers from rank 0, both state dict forms
+    assert "details ok" in _ok(run_mpi(3, "ddp_details.py"))

@@ -280,6 +280,7 @@ class DistributedDataParallel(Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        self._queued = False  # a backward that raised never ran its queued reduction
         if self.broadcast_buffers and self.training and is_grad_enabled():
             buffers = [_array(b) for b in self.module.buffers()]
             if buffers:
