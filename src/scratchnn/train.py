@@ -95,15 +95,16 @@ def _scalar(loss: Any) -> float:
 def _nonfinite_gradient(model: Module, optimizer: Any) -> str | None:
     """The name of the first parameter with a NaN/inf gradient, or None.
 
-    A sum is NaN/inf when an entry is; a float32 sum of finite entries can also overflow,
-    so a non-finite sum is confirmed entry by entry before it counts."""
+    The sum of squares (one BLAS dot product, the cheapest full pass) is NaN/inf when an
+    entry is; it can also overflow for huge finite entries, so a non-finite result is
+    confirmed entry by entry before it counts."""
     for group in optimizer.param_groups:
         for param in group["params"]:
             grad = param.grad
             if grad is None:
                 continue
-            grad = np.asarray(grad)
-            if not math.isfinite(grad.sum()) and not np.isfinite(grad).all():
+            flat = np.asarray(grad.data).reshape(-1)
+            if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
                 names = {id(p): name for name, p in model.named_parameters()}
                 return names.get(id(param), f"parameter of shape {param.data.shape}")
     return None
