@@ -87,5 +87,6 @@ def test_the_environment_variable_leaves_malloc_alone(monkeypatch):
 
 
 def test_other_systems_are_left_alone(monkeypatch):
+    monkeypatch.setattr(allocator, "_applied", False)  # as in a fresh process
     monkeypatch.setattr(allocator.sys, "platform", "darwin")
     assert allocator.keep_freed_memory() is False

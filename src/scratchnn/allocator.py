@@ -52,10 +52,10 @@ def keep_freed_memory() -> bool:
     global _applied
     if os.environ.get(ENVIRONMENT_VARIABLE, "1") == "0":
         return False
+    if _applied:  # every fit calls this: after the first time, a flag test
+        return True
     if not sys.platform.startswith("linux") or not _is_glibc():
         return False
-    if _applied:
-        return True
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
