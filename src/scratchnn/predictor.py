@@ -42,7 +42,7 @@ MAX_AUTO_CLASSES = 20
 __all__ = [
     "CHECKPOINT_FORMAT", "HuberLoss", "Predictor", "build_mlp", "build_network",
     "classification_report", "encode_labels", "infer_task", "load_model",
-    "regression_metrics", "stratified_split",
+    "regression_metrics", "sequential_spec", "stratified_split",
 ]
 
 
@@ -62,17 +62,49 @@ def build_mlp(layers: Sequence[int], activation: str = "relu") -> Module:
     return nn.Sequential(*modules)
 
 
+_SKIPPED_ARGUMENTS = ("self", "device", "dtype", "inplace")
+
+
+def sequential_spec(model: Module) -> list[list[Any]]:
+    """A plain record of an ``nn.Sequential`` of scratchnn layers: ``[[class name, {init
+    argument: value}], ...]``, read from each layer's attributes (``bias`` from whether it
+    has one). :func:`build_network` rebuilds it; only classes of ``scratchnn.nn`` are
+    allowed, so a record cannot name arbitrary code."""
+    import inspect
+
+    spec: list[list[Any]] = []
+    for child in model._modules.values():
+        cls = type(child)
+        if getattr(nn, cls.__name__, None) is not cls:
+            raise ValueError(f"cannot record {cls.__name__}: not a layer of scratchnn.nn")
+        kwargs: dict[str, Any] = {}
+        for name in inspect.signature(cls.__init__).parameters:
+            if name in _SKIPPED_ARGUMENTS:
+                continue
+            if name == "bias" and "bias" in child._parameters:
+                kwargs["bias"] = child._parameters["bias"] is not None
+            elif name in vars(child):
+                kwargs[name] = vars(child)[name]
+        spec.append([cls.__name__, kwargs])
+    return spec
+
+
 def build_network(architecture: Mapping[str, Any]) -> Module:
-    """The network an architecture record describes: ``{'kind': 'mlp', 'layers': [...],
-    'activation': ...}`` or ``{'kind': 'cnn', ...}`` (built by ``scratchnn.models`` when
-    that module has a CNN builder)."""
+    """The network an architecture record describes: ``{'kind': 'mlp', 'layers': [sizes],
+    'activation': ...}``, or ``{'kind': 'sequential', 'layers': sequential_spec(model),
+    'input_shape': [C, H, W]}`` (e.g. a CNN)."""
     kind = architecture.get("kind", "mlp")
     if kind == "mlp":
         return build_mlp([int(n) for n in architecture["layers"]], architecture["activation"])
-    if kind == "cnn":
-        from scratchnn.cli.models import build_cnn  # CNN layers may be absent
-
-        return build_cnn(architecture)
+    if kind == "sequential":
+        layers = []
+        for name, kwargs in architecture["layers"]:
+            cls = getattr(nn, str(name), None)
+            if not (isinstance(cls, type) and issubclass(cls, Module)):
+                raise ValueError(f"unknown layer {name!r}")
+            layers.append(cls(**{str(k): tuple(v) if isinstance(v, list) else v
+                                 for k, v in dict(kwargs).items()}))
+        return nn.Sequential(*layers)
     raise ValueError(f"unknown architecture kind {kind!r}")
 
 
@@ -266,7 +298,7 @@ class Predictor:
             return len(self.feature_names)
         if self.architecture.get("kind", "mlp") == "mlp":
             return int(self.architecture["layers"][0])
-        return int(np.prod(self.image_shape or ()))
+        return int(np.prod(self.architecture["input_shape"]))
 
     def __repr__(self) -> str:
         what = (f"classes={self.classes!r}" if self.task == "classification"
@@ -305,8 +337,8 @@ class Predictor:
         if self.preprocess.get("mean") is not None:
             x -= np.asarray(self.preprocess["mean"], dtype=np.float32)
             x /= np.asarray(self.preprocess["std"], dtype=np.float32)
-        if self.architecture.get("kind") == "cnn" and self.image_shape is not None:
-            x = x.reshape(len(x), 1, *self.image_shape)
+        if self.architecture.get("input_shape") is not None:
+            x = x.reshape(len(x), *self.architecture["input_shape"])
         return x
 
     def outputs(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -381,7 +413,7 @@ class Predictor:
         data = extra.get("data") or {}
         task = extra.get("task", "classification")  # version 1: classifiers only
         classes = extra.get("classes")
-        if task == "classification" and classes is None and layers:
+        if task == "classification" and classes is None and architecture["kind"] == "mlp":
             classes = list(range(int(layers[-1])))
         if not isinstance(extra.get("preprocess"), Mapping):
             raise ValueError(f"{where}: corrupt checkpoint record (no preprocessing)")

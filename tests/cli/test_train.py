@@ -304,6 +304,28 @@ def test_train_on_idx_and_predict_a_png(work: Path) -> None:
     assert [int(row.split()[1]) for row in rows] == labels.tolist()
 
 
+def test_train_a_cnn_on_idx_images(tmp_path: Path) -> None:
+    pytest.importorskip("scratchnn.experiments.cnn")
+    import scratchnn
+
+    images, labels = bar_images(120, seed=1)
+    write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    out = ok(run("train", "--data", ".", "--model", "cnn", "--epochs", "2", "--checkpoint",
+                 "cnn.npz", cwd=tmp_path))
+    assert "model: cnn: conv3x3(32) -> maxpool -> conv3x3(64) -> maxpool" in out
+    assert "pixels scaled to [0, 1]" in out
+    model = scratchnn.load_model(tmp_path / "cnn.npz")
+    assert model.architecture["input_shape"] == [1, 28, 28]
+    assert type(model.network[0]).__name__ == "Conv2d"
+    assert np.mean(model.predict(images.reshape(120, -1)) == labels) > 0.8
+    usage_error(run("train", "--data", ".", "--model", "cnn", "--layers", "784,3", cwd=tmp_path),
+                "train", r"--layers and --activation apply to --model mlp")
+    write_csv(tmp_path / "t.csv", *blobs(30), ["a", "b", "c", "d", "y"])
+    usage_error(run("train", "--data", "t.csv", "--model", "cnn", cwd=tmp_path), "train",
+                r"--model cnn needs images")
+
+
 def test_output_piped_into_a_reader_that_stops_early_is_not_a_traceback(work: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(SRC), MPLBACKEND="Agg")
     process = subprocess.Popen(

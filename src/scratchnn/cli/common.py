@@ -153,7 +153,7 @@ def describe(predictor: Any) -> str:
     if architecture.get("kind", "mlp") == "mlp":
         return (f"--layers {','.join(map(str, architecture['layers']))} "
                 f"--activation {architecture['activation']}")
-    return f"--model {architecture.get('kind')}"
+    return f"--model {architecture.get('name') or architecture.get('kind')}"
 
 
 # --------------------------------------------------------------------------- data

@@ -102,6 +102,11 @@ def add_commands(subparsers: Any) -> None:
         epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_options(train, "the last column")
+    train.add_argument("--model", choices=("mlp", "cnn"),
+                       help="mlp: Linear layers (--layers, --activation); cnn: two conv+pool "
+                            "blocks and two Linear layers, for images (an IDX directory; "
+                            "height and width divisible by 4) (default: mlp; with --resume: "
+                            "the checkpoint's)")
     train.add_argument("--task", choices=("auto", "classification", "regression"),
                        default="auto",
                        help="what to predict (default: auto: text, booleans or at most 20 "
@@ -437,12 +442,14 @@ def train_command(args: argparse.Namespace) -> int:
     else:
         y, classes, outputs = samples.target.astype(np.float64), None, 1
     n_features = samples.features.shape[1]
-    layers = _layers(args, n_features, outputs, samples.source, resume)
-    if task == "classification" and layers[-1] < len(classes):
-        raise usage_error(f"--layers {_layers_text(layers)} has {layers[-1]} outputs for "
-                          f"{len(classes)} classes")
-    activation = (resume.architecture["activation"] if resume is not None
-                  else args.activation or "relu")
+    model_kind = _model_kind(args, resume, samples)
+    if model_kind == "mlp":
+        layers = _layers(args, n_features, outputs, samples.source, resume)
+        if task == "classification" and layers[-1] < len(classes):
+            raise usage_error(f"--layers {_layers_text(layers)} has {layers[-1]} outputs for "
+                              f"{len(classes)} classes")
+        activation = (resume.architecture["activation"] if resume is not None
+                      else args.activation or "relu")
     optimizer_name = args.optimizer or (resume_extra["optimizer"]["name"] if resume_extra
                                         else "adam")
     if resume_extra is not None and optimizer_name != resume_extra["optimizer"]["name"]:
@@ -467,9 +474,15 @@ def train_command(args: argparse.Namespace) -> int:
         preprocess = _preprocess_for(samples, train_index, standardize, task, y)
 
     scratchnn.manual_seed(args.seed)
-    architecture = {"kind": "mlp", "layers": layers, "activation": activation}
+    if resume is not None:
+        network, architecture = resume.network, resume.architecture
+    elif model_kind == "cnn":
+        network, architecture = _cnn(samples.image_shape, outputs)
+    else:
+        architecture = {"kind": "mlp", "layers": layers, "activation": activation}
+        network = _build(architecture)
     predictor = Predictor(
-        resume.network if resume is not None else _build(architecture), task=task,
+        network, task=task,
         architecture=architecture, preprocess=preprocess, classes=classes,
         feature_names=samples.feature_names, target_name=samples.target_name,
         image_shape=samples.image_shape)
@@ -528,8 +541,12 @@ def train_command(args: argparse.Namespace) -> int:
         say(f"classes: {', '.join(map(str, classes))}")
     say(f"task: {task} ({why}); loss: {loss_name}")
     n_params = sum(p.numel() for p in model.parameters())
-    scaling = "standardized features" if preprocess.get("mean") is not None else "raw features"
-    say(f"model: {' -> '.join(map(str, layers))} ({activation}), {n_params:,} parameters; "
+    scaling = ("standardized features" if preprocess.get("mean") is not None
+               else "pixels scaled to [0, 1]" if preprocess.get("scale", 1.0) != 1.0
+               else "raw features")
+    shape = (f"{' -> '.join(map(str, layers))} ({activation})" if model_kind == "mlp"
+             else f"cnn: {_cnn_text(architecture)}")
+    say(f"model: {shape}, {n_params:,} parameters; "
         f"{optimizer_name} lr={lr:g}, batch {args.batch_size}, {scaling}"
         + (f"; resuming after epoch {initial_epoch}" if resume is not None else ""))
     if world > 1:
@@ -593,6 +610,54 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_kind(args: argparse.Namespace, resume: Any, samples: Any) -> str:
+    """``'mlp'`` or ``'cnn'``: ``--model``, else the resumed checkpoint's, else mlp."""
+    if resume is not None:
+        kind = "cnn" if resume.architecture.get("name") == "cnn" else "mlp"
+        if args.model not in (None, kind):
+            raise usage_error(f"--resume {args.resume} holds a --model {kind}, not {args.model}")
+        return kind
+    kind = args.model or "mlp"
+    if kind == "cnn":
+        if samples.image_shape is None:
+            raise usage_error(f"--model cnn needs images (a directory with an IDX pair of 2-D "
+                              f"images); {samples.source} has rows of features")
+        if args.layers or args.activation:
+            raise usage_error("--layers and --activation apply to --model mlp")
+    return kind
+
+
+def _cnn(image_shape: tuple[int, ...], outputs: int) -> tuple[Any, dict[str, Any]]:
+    """The benchmark CNN (``scratchnn.experiments.cnn.build_cnn``) for one-channel images
+    and its architecture record."""
+    from scratchnn.predictor import sequential_spec
+
+    try:
+        from scratchnn.experiments.cnn import build_cnn
+    except ImportError:
+        raise usage_error("--model cnn needs the convolution layers (scratchnn.nn.Conv2d), "
+                          "which this installation lacks") from None
+    try:
+        network = build_cnn(1, outputs, tuple(image_shape))
+    except ValueError as error:
+        raise usage_error(f"--model cnn: {error}") from None
+    return network, {"kind": "sequential", "name": "cnn", "layers": sequential_spec(network),
+                     "input_shape": [1, *image_shape]}
+
+
+def _cnn_text(architecture: dict[str, Any]) -> str:
+    parts = []
+    for name, kwargs in architecture["layers"]:
+        if name == "Conv2d":
+            parts.append(f"conv{kwargs['kernel_size'][0]}x{kwargs['kernel_size'][1]}"
+                         f"({kwargs['out_channels']})")
+        elif name == "MaxPool2d":
+            parts.append("maxpool")
+        elif name == "Linear":
+            parts.append(f"linear({kwargs['out_features']})")
+    return " -> ".join(parts)
+
+
 def _build(architecture: dict[str, Any]) -> Any:
     from scratchnn.predictor import build_network
 
@@ -650,11 +715,13 @@ def _training_plots(out: Path, predictor: Any, history: Any, samples: Any, x: np
     probs = predictor.probabilities(predictor.outputs(x[eval_index]))
     labels = y[eval_index]
     predicted = probs.argmax(axis=1)
-    layers = predictor.architecture["layers"]
-    written += [out / "confusion_matrix.png", out / "network.png"]
-    plot.plot_confusion_matrix(confusion_matrix(predicted, labels, num_classes=layers[-1]),
-                               path=written[1], title=f"confusion matrix ({which} samples)")
-    plot.plot_network(layers, written[2])
+    written.append(out / "confusion_matrix.png")
+    plot.plot_confusion_matrix(confusion_matrix(predicted, labels,
+                                                num_classes=len(predictor.classes)),
+                               path=written[-1], title=f"confusion matrix ({which} samples)")
+    if predictor.architecture.get("kind", "mlp") == "mlp":
+        written.append(out / "network.png")
+        plot.plot_network(predictor.architecture["layers"], written[-1])
     if samples.image_shape is not None:
         images = samples.features[eval_index].reshape(-1, *samples.image_shape)
         written.append(out / "predictions.png")
