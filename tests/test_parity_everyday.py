@@ -444,6 +444,7 @@ def test_requires_grad_on_creation_makes_a_leaf_that_gets_a_gradient(make):
     (lambda: F.cross_entropy(sn.ones(2, 3), sn.ones(2, 4)), TypeError,
      "class probabilities of the input's shape"),
     (lambda: sn.zeros(2, dtype="not a dtype"), TypeError, "dtype"),
+    (lambda: sn.ones(2, layot=None), TypeError, "unexpected keyword arguments"),
     (lambda: sn.from_numpy([1, 2]), TypeError, "NumPy array"),
     (lambda: sn.ones(1).var(), RuntimeWarning, "degrees of freedom"),
     (lambda: sn.zeros(2, requires_grad=True, dtype=sn.int64), TypeError, "floating"),

@@ -44,6 +44,15 @@ def _finish(array: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
     return tensor
 
 
+def _size_keyword(name: str, kwargs: dict[str, Any]) -> Size | None:
+    """PyTorch's ``size=`` keyword (the signature's ``*size`` cannot also name it); any other
+    unknown keyword is an error, not silently ignored."""
+    size = kwargs.pop("size", None)
+    if kwargs:
+        raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+    return size
+
+
 def _size(name: str, shape: tuple, size: Size | None) -> tuple[int, ...]:
     """``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))`` as a shape tuple."""
     if size is not None:
@@ -96,19 +105,19 @@ def _filled(name: str, fill: Any, shape: tuple, size: Size | None, dtype: Any, d
 def zeros(*size: Size, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           **kwargs: Any) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 by default."""
-    return _filled("zeros", 0, size, kwargs.pop("size", None), dtype, device, requires_grad)
+    return _filled("zeros", 0, size, _size_keyword("zeros", kwargs), dtype, device, requires_grad)
 
 
 def ones(*size: Size, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          **kwargs: Any) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 by default."""
-    return _filled("ones", 1, size, kwargs.pop("size", None), dtype, device, requires_grad)
+    return _filled("ones", 1, size, _size_keyword("ones", kwargs), dtype, device, requires_grad)
 
 
 def empty(*size: Size, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           **kwargs: Any) -> Tensor:
     """A tensor whose values are whatever the memory held (fill it before reading)."""
-    shape = _size("empty", size, kwargs.pop("size", None))
+    shape = _size("empty", size, _size_keyword("empty", kwargs))
     return _finish(np.empty(shape, dtype=_dtype(dtype, np.float32)), device, requires_grad)
 
 
@@ -167,7 +176,7 @@ def _float_dtype(name: str, dtype: Any, default: Any = np.float32) -> np.dtype:
 def randn(*size: Size, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           **kwargs: Any) -> Tensor:
     """Standard normal samples."""
-    shape = _size("randn", size, kwargs.pop("size", None))
+    shape = _size("randn", size, _size_keyword("randn", kwargs))
     kind = _float_dtype("randn", dtype)
     array = generator().standard_normal(shape, dtype=np.float64).astype(kind, copy=False) \
         if kind == np.float16 else generator().standard_normal(shape, dtype=kind)
@@ -177,7 +186,7 @@ def randn(*size: Size, dtype: Any = None, device: Any = None, requires_grad: boo
 def rand(*size: Size, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          **kwargs: Any) -> Tensor:
     """Uniform samples in [0, 1)."""
-    shape = _size("rand", size, kwargs.pop("size", None))
+    shape = _size("rand", size, _size_keyword("rand", kwargs))
     kind = _float_dtype("rand", dtype)
     array = generator().random(shape, dtype=np.float64).astype(kind, copy=False) \
         if kind == np.float16 else generator().random(shape, dtype=kind)
