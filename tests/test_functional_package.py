@@ -17,6 +17,10 @@ def test_nn_functional_is_the_same_api():
     for name in F.__all__:
         assert getattr(NF, name) is getattr(F, name), name
     assert sn.nn.functional is NF
+    star: dict = {}
+    exec("from scratchnn.nn.functional import *", star)  # noqa: S102
+    assert "relu" in star and "cross_entropy" in star
+    assert not {"sum", "max", "min", "abs", "pow", "round"} & set(star)  # builtins stay
 
 
 @pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "max", "min", "argmax",
