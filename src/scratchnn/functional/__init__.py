@@ -4,10 +4,11 @@ Each function checks and converts its arguments, then calls one op from ``scratc
 where the forward and backward math lives. The package is split by concern:
 
 - ``args``: operands and dtype promotion, dims, shapes, the ``axis``/``keepdims`` aliases
-- ``arithmetic``: ``add mul div pow matmul exp log ...``
+- ``arithmetic``: ``add mul div pow matmul exp log sin ... floor round masked_fill clone``
 - ``activations``: ``relu sigmoid softmax dropout linear ...``
-- ``reductions``: ``sum mean max min argmax gather ...``
+- ``reductions``: ``sum mean max min argmax gather prod cumsum var std norm``
 - ``shapes``: ``reshape squeeze permute getitem cat stack ...``
+- ``sorting``: ``sort argsort topk kthvalue`` ((values, indices), stable)
 - ``comparisons``: ``eq lt logical_and ...``
 - ``losses``: ``cross_entropy mse_loss ...`` with their argument checks
 - ``new``: ``new_zeros new_ones new_empty new_full new_tensor`` (behind the Tensor methods)
