@@ -22,14 +22,22 @@ class GradcheckError(AssertionError):
     """An analytic gradient disagrees with the finite-difference estimate."""
 
 
-def gradcheck(function: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradcheck(function: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor],
+              eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
+              raise_exception: bool = True) -> bool:
     """True if every input's gradient matches central differences; else GradcheckError
-    naming the input, the worst element, and both values.
+    naming the input, the worst element, and both values (or False, with
+    ``raise_exception=False``).
 
-    ``inputs``: float64 tensors; those with ``requires_grad`` are checked.
+    ``inputs``: a float64 tensor or a sequence of them (other values are passed through);
+    those with ``requires_grad`` are checked.
     """
-    inputs = list(inputs)
+    if not raise_exception:
+        try:
+            return gradcheck(function, inputs, eps, atol, rtol, seed)
+        except GradcheckError:
+            return False
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
