@@ -218,3 +218,20 @@ def test_a_long_chain_backpropagates_without_recursion():
         y = y * 1.0001
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, [1.0001**5000], rtol=1e-3)
+
+
+def test_gradcheck_finds_a_wrong_backward_and_takes_one_tensor():
+    class WrongBackward(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output * 3
+
+    x = sn.tensor([0.3, 0.5], dtype=np.float64, requires_grad=True)
+    assert autograd.gradcheck(lambda t: t.sin(), x)
+    assert autograd.gradcheck(WrongBackward.apply, (x,), raise_exception=False) is False
+    with pytest.raises(autograd.GradcheckError):
+        autograd.gradcheck(WrongBackward.apply, x)
