@@ -33,6 +33,7 @@ import numpy as np
 from scratchnn.tensor import Function
 
 Pair = tuple[int, int]
+THIN_GEMM = 32  # below this K (= kh*kw*C_in), Conv2d folds the bias into the GEMM
 
 
 # ------------------------------------------------------------------ im2col / col2im
@@ -62,9 +63,11 @@ def spans(size: int, out_size: int, kernel: int, stride: int, dilation: int,
 
 
 def im2col(x_nhwc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
-           padding: tuple[int, int, int, int], out_size: Pair) -> np.ndarray:
+           padding: tuple[int, int, int, int], out_size: Pair,
+           out: np.ndarray | None = None) -> np.ndarray:
     """Columns ``(N, Ho, Wo, kh, kw, C)`` of an ``(N, H, W, C)`` array (see the module
-    docstring); ``padding = (top, bottom, left, right)`` zeros.
+    docstring); ``padding = (top, bottom, left, right)`` zeros. ``out``: write them there
+    (any array of that shape, e.g. a view into a wider matrix).
 
     With the (zero-)padded input ``p``, the columns are one strided view of it,
     ``windows[n, y, x, i, j, c] = p[n, y*sy + i*dy, x*sx + j*dx, c]`` (no copy), and one copy
@@ -84,7 +87,7 @@ def im2col(x_nhwc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
         (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
         writeable=False,
     )
-    cols = np.empty((n, ho, wo, kh, kw, c), dtype=x_nhwc.dtype)
+    cols = np.empty((n, ho, wo, kh, kw, c), dtype=x_nhwc.dtype) if out is None else out
     np.copyto(cols, windows)
     return cols
 
@@ -188,12 +191,27 @@ class Conv2d(Function):
                 f"the kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded "
                 f"input ({h + padding[0] + padding[1]}, {w + padding[2] + padding[3]})"
             )
-        cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
-        rows = n * ho * wo
-        if groups == 1:
+        rows, k = n * ho * wo, kh * kw * c_group
+        ones_column = bias is not None and groups == 1 and k < THIN_GEMM
+        if ones_column:
+            # A thin GEMM (e.g. K = 9 for a 3x3 kernel on one channel) takes the bias as one
+            # more column of ones in ``cols`` and one more row of ``W_mat``: no separate pass
+            # over the (largest) output to add it, and dW's GEMM then yields db as its last row.
+            cols = np.empty((rows, k + 1), dtype=x.dtype)
+            cols[:, k] = 1
+            columns = cols[:, :k]
+            columns.shape = (n, ho, wo, kh, kw, c_group)  # a view (setting .shape never copies)
+            im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo), out=columns)
+            w_mat = np.concatenate([_weight_matrix(weight), bias[np.newaxis]])
+            out = np.matmul(cols, w_mat)
+        elif groups == 1:
+            cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
             w_mat = _weight_matrix(weight)
             out = np.matmul(cols.reshape(rows, -1), w_mat)
+            if bias is not None:
+                out += bias
         else:
+            cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
             # (rows, kh*kw, G, Cg) -> (G, rows, kh*kw*Cg): one GEMM per group, batched
             cols = cols.reshape(rows, kh * kw, groups, c_group).transpose(2, 0, 1, 3)
             cols = np.ascontiguousarray(cols).reshape(groups, rows, kh * kw * c_group)
@@ -201,29 +219,34 @@ class Conv2d(Function):
                 weight.reshape(groups, c_out // groups, c_group, kh, kw).transpose(0, 3, 4, 2, 1)
             ).reshape(groups, kh * kw * c_group, c_out // groups)
             out = np.matmul(cols, w_mat).transpose(1, 0, 2).reshape(rows, c_out)
-        if bias is not None:
-            out += bias
+            if bias is not None:
+                out += bias
         self.saved = (cols, w_mat, x.shape, weight.shape, (ho, wo),
-                      (stride, padding, dilation, groups))
+                      (stride, padding, dilation, groups), ones_column)
         return nchw_view(out.reshape(n, ho, wo, c_out))
 
     def backward(self, grad_output):
-        cols, w_mat, x_shape, w_shape, (ho, wo), settings = self.saved
+        cols, w_mat, x_shape, w_shape, (ho, wo), settings, ones_column = self.saved
         stride, padding, dilation, groups = settings
         n, c_in, h, w = x_shape
         c_out, c_group, kh, kw = w_shape
         g = nhwc(grad_output).reshape(n * ho * wo, c_out)
         needs = self.needs_input_grad
         grad_x = grad_w = grad_b = None
-        if groups == 1:
-            if needs[1]:
-                grad_w = _weight_from_matrix(np.matmul(cols.reshape(len(g), -1).T, g), w_shape)
-            if needs[0]:
-                grad_x = _conv_input_grad(g.reshape(n, ho, wo, c_out), w_mat, (h, w), w_shape,
-                                          padding, dilation) if stride == (1, 1) else None
-                if grad_x is None:
-                    dcols = np.matmul(g, w_mat.T).reshape(n, ho, wo, kh, kw, c_in)
-        else:
+        if ones_column:  # the bias row of W_mat: its gradient is the last row of dW_mat
+            w_mat = w_mat[:-1]
+            if needs[1] or needs[2]:
+                dw = np.matmul(cols.T, g)
+                grad_w = _weight_from_matrix(dw[:-1], w_shape) if needs[1] else None
+                grad_b = dw[-1] if needs[2] else None
+        elif groups == 1 and needs[1]:
+            grad_w = _weight_from_matrix(np.matmul(cols.reshape(len(g), -1).T, g), w_shape)
+        if groups == 1 and needs[0]:
+            grad_x = _conv_input_grad(g.reshape(n, ho, wo, c_out), w_mat, (h, w), w_shape,
+                                      padding, dilation) if stride == (1, 1) else None
+            if grad_x is None:
+                dcols = np.matmul(g, w_mat.T).reshape(n, ho, wo, kh, kw, c_in)
+        elif groups > 1:
             g_groups = g.reshape(len(g), groups, c_out // groups).transpose(1, 0, 2)
             if needs[1]:
                 dw = np.matmul(cols.transpose(0, 2, 1), g_groups)  # (G, kh*kw*Cg, Cout/G)
@@ -239,7 +262,7 @@ class Conv2d(Function):
             grad_x = col2im(dcols, (h, w), stride, dilation, padding)
         if grad_x is not None:
             grad_x = nchw_view(grad_x)
-        if len(needs) > 2 and needs[2]:
+        if len(needs) > 2 and needs[2] and not ones_column:
             grad_b = g.sum(axis=0)
         return grad_x, grad_w, grad_b
 
