@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -200,27 +201,34 @@ def test_collectives_and_sampler_over_ranks(n: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
-    """The MLP trained in one process, without DDP, on the whole global batch."""
-    path = tmp_path_factory.mktemp("ddp") / "reference.npz"
-    _ok(run_alone("ddp_equivalence.py", str(path), "--plain"))
-    with np.load(path) as data:
-        return {k: data[k] for k in data.files if k != "world"}
+def reference_weights(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The model trained in one process, without DDP, on the whole global batch (per model)."""
+    cache: dict[str, dict[str, np.ndarray]] = {}
+
+    def get(model: str) -> dict[str, np.ndarray]:
+        if model not in cache:
+            path = tmp_path_factory.mktemp("ddp") / f"reference-{model}.npz"
+            _ok(run_alone("ddp_equivalence.py", str(path), "--plain", f"--{model}"))
+            with np.load(path) as data:
+                cache[model] = {k: data[k] for k in data.files if k != "world"}
+        return cache[model]
+
+    return get
 
 
-@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("n, model", [(2, "mlp"), (3, "mlp"), (2, "cnn")])
 def test_ddp_training_equals_one_process_with_the_global_batch(
-    n: int, tmp_path: Path, reference_weights: dict[str, np.ndarray]
+    n: int, model: str, tmp_path: Path, reference_weights: Any
 ) -> None:
+    expected = reference_weights(model)
     path = tmp_path / "ddp.npz"
-    _ok(run_mpi(n, "ddp_equivalence.py", str(path)))
+    _ok(run_mpi(n, "ddp_equivalence.py", str(path), f"--{model}"))
     with np.load(path) as data:
         assert int(data["world"]) == n
-        assert set(data.files) - {"world"} == set(reference_weights)
-        for name, expected in reference_weights.items():
-            # same steps; only the order of the float32 sums differs
-            np.testing.assert_allclose(data[name], expected, rtol=1e-5, atol=1e-6, err_msg=name)
-    # and training did move the weights (a no-op run would not equal the reference anyway)
+        assert set(data.files) - {"world"} == set(expected)
+        for name, weights in expected.items():
+            # the same steps; only the order of the float32 sums differs
+            np.testing.assert_allclose(data[name], weights, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 @pytest.mark.parametrize("runner", [True, False], ids=["python-m-mpi4py", "plain-python"])
