@@ -35,6 +35,10 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
         "mnist",
         "seed 002: 784-128-10 ReLU MLP, SGD with momentum, on Fashion-MNIST/MNIST",
     ),
+    "cnn": (
+        "cnn",
+        "after seed 002: a convolutional network (2 conv + pool blocks) on Fashion-MNIST/MNIST",
+    ),
     "logical-and": (
         "logical_and",
         "seed 003: one sigmoid neuron learns logical AND (MSE, full-batch GD)",

@@ -1,0 +1,169 @@
+"""A convolutional network on Fashion-MNIST: the next step after seed 002's MLP.
+
+The model is the benchmark CNN of ``bench/cnn.py`` (:func:`build_cnn`)::
+
+    Conv2d(1, 32, 3, padding=1) ReLU MaxPool2d(2)     28x28 -> 14x14, 32 feature maps
+    Conv2d(32, 64, 3, padding=1) ReLU MaxPool2d(2)    14x14 -> 7x7,   64 feature maps
+    Flatten -> Linear(3136, 128) ReLU -> Linear(128, 10)
+
+trained exactly like seed 002's MLP (cross-entropy, SGD with learning rate 0.01 and momentum
+0.9, pixels scaled to [-1, 1], a fresh shuffle each epoch), with mini-batches of 64, for 3
+epochs. The MLP reaches ~86% on Fashion-MNIST; weight sharing and pooling (a 3x3 filter
+looks for the same stroke everywhere in the image, and pooling forgives where exactly) take
+this network past 91% with 4x fewer weights in its first layers than the MLP's first layer.
+
+It prints the loss every 200 batches, the test loss/accuracy after each epoch, the final
+test accuracy and the training time, and writes ``metrics.json``, ``history.png`` (learning
+curves), ``predictions.png`` (test images with predicted and true labels, mistakes in red),
+``mistakes.png``, ``confusion_matrix.png`` and ``filters.png`` (the 32 learned 3x3 filters
+of the first layer). Run it with ``scratchnn run cnn``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import scratchnn
+from scratchnn import nn, optim, plot
+from scratchnn.callbacks import Callback
+from scratchnn.data import DataLoader, TensorDataset, load_mnist
+from scratchnn.experiments.common import Report
+from scratchnn.metrics import confusion_matrix
+from scratchnn.train import fit
+
+NAME = "cnn"
+DEFAULT_SEED = 0
+BATCH_SIZE = 64
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot"]
+
+
+def build_cnn(in_channels: int = 1, num_classes: int = 10, image_size: int | tuple[int, int] = 28,
+              ) -> nn.Sequential:
+    """The benchmark CNN for ``(N, in_channels, H, W)`` images (H and W divisible by 4):
+    two [3x3 conv (32, then 64 maps, 'same' size), ReLU, 2x2 max pool] blocks, then
+    ``Linear(64 * H/4 * W/4, 128)``, ReLU, ``Linear(128, num_classes)``."""
+    height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
+    if height % 4 or width % 4 or height < 4 or width < 4:
+        raise ValueError(f"build_cnn: image size {(height, width)} must be divisible by 4")
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * (height // 4) * (width // 4), 128), nn.ReLU(),
+        nn.Linear(128, num_classes),
+    )
+
+
+def load_images(dataset: str, data: str | Path | None, train: bool,
+                limit: int | None = None) -> TensorDataset:
+    """(N, 1, 28, 28) float32 images in [-1, 1] and their int64 labels."""
+    images, labels = load_mnist(dataset, root=data, train=train)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    x = images.astype(np.float32).reshape(len(images), 1, 28, 28)
+    x /= 255.0
+    x -= 0.5
+    x /= 0.5
+    return TensorDataset(x, labels)
+
+
+class LossReport(Callback):
+    """Print the mean loss of every ``every`` batches, and the test figures after each epoch."""
+
+    def __init__(self, every: int = 200) -> None:
+        self.every = every
+        self.total = 0.0
+
+    def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        self.total += logs["loss"]
+        if logs["batch"] % self.every == self.every - 1:
+            print(f"  batch {logs['batch'] + 1}: loss {self.total / self.every:.3f}", flush=True)
+            self.total = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.total = 0.0
+        print(f"Epoch {epoch + 1}", flush=True)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        print(f"Epoch {epoch + 1}: train loss {logs['loss']:.4f}, accuracy "
+              f"{100 * logs['accuracy']:.2f}%; test loss {logs['val_loss']:.4f}, accuracy "
+              f"{100 * logs['val_accuracy']:.2f}% ({logs['time']:.0f} s)", flush=True)
+
+
+def predict(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Class scores (N, 10) of ``images`` (N, 1, 28, 28), in eval mode without a graph."""
+    model.eval()
+    with scratchnn.no_grad():
+        return np.concatenate([model(scratchnn.Tensor(images[i : i + batch_size])).data
+                               for i in range(0, len(images), batch_size)])
+
+
+def run(seed: int = DEFAULT_SEED, epochs: int = 3, out: str | Path | None = None,
+        lr: float = 0.01, dataset: str = "fashion-mnist", data: str | Path | None = None,
+        train_size: int | None = None, test_size: int | None = None) -> dict[str, Any]:
+    """Train the CNN and evaluate it; write ``metrics.json`` and the plots.
+    ``train_size``/``test_size`` use only the first N images (quick checks)."""
+    report = Report(NAME, out)
+    scratchnn.manual_seed(seed)
+    train_set = load_images(dataset, data, train=True, limit=train_size)
+    test_set = load_images(dataset, data, train=False, limit=test_size)
+    train_loader = DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True)
+    test_loader = DataLoader(test_set, batch_size=1000, shuffle=False)
+    print(f"{dataset}: {len(train_set)} training images, {len(test_set)} test images")
+
+    model = build_cnn()
+    print(model)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    start = time.perf_counter()
+    history = fit(model, criterion, optimizer, train_loader, epochs=epochs,
+                  val_loader=test_loader, callbacks=[LossReport()], verbose=0)
+    seconds = time.perf_counter() - start
+
+    images, labels = test_set.arrays
+    scores = predict(model, images)
+    predicted = scores.argmax(axis=1)
+    accuracy = float((predicted == labels).mean() * 100)
+    matrix = confusion_matrix(predicted, labels, num_classes=10)
+    print(f"Test accuracy after {epochs} epochs: {accuracy:.2f}% "
+          f"(training took {seconds:.0f} s, {seconds / max(epochs, 1):.0f} s per epoch)")
+
+    class_names = FASHION_CLASSES if dataset == "fashion-mnist" else None
+    wrong = np.flatnonzero(predicted != labels)[:12]
+    filters = model[0].weight.data[:, 0]  # (32, 3, 3)
+    report.plot("history.png", plot.plot_history, history,
+                title=f"CNN on {dataset}: learning curves")
+    report.plot("predictions.png", plot.plot_image_grid, images[:24], predicted[:24],
+                labels[:24], rows=3, cols=8, class_names=class_names,
+                title="test images: predicted / true (mistakes in red)")
+    if len(wrong):
+        report.plot("mistakes.png", plot.plot_image_grid, images[wrong], predicted[wrong],
+                    labels[wrong], rows=2, cols=6, class_names=class_names,
+                    title="the first test mistakes")
+    report.plot("confusion_matrix.png", plot.plot_confusion_matrix, matrix, class_names,
+                title=f"confusion matrix, test set ({accuracy:.2f}% correct)")
+    report.plot("filters.png", plot.plot_image_grid, filters, None, None, rows=4, cols=8,
+                title="first layer: the 32 learned 3x3 filters")
+
+    return report.finish({
+        "dataset": dataset,
+        "seed": seed,
+        "epochs": epochs,
+        "lr": lr,
+        "momentum": 0.9,
+        "batch_size": BATCH_SIZE,
+        "model": repr(model),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "n_train": len(train_set),
+        "n_test": len(test_set),
+        "history": history.to_dict(),
+        "test_accuracy": accuracy,
+        "confusion_matrix": matrix,
+        "train_seconds": seconds,
+        "seconds_per_epoch": seconds / max(epochs, 1),
+        "first_mistakes": wrong,
+    })
