@@ -282,13 +282,8 @@ def fit(
         "metrics": [name for name, _ in metric_fns],
         "verbose": verbose,
     }
-    given = list(callbacks)
-    history = next((cb for cb in given if isinstance(cb, History)), History())
-    ordered = [cb for cb in given if not isinstance(cb, History)] + [history]
-    if not any(isinstance(cb, LearningRateLogger) for cb in given):
-        ordered.insert(0, LearningRateLogger(per_group=False))
-    if verbose and (world == 1 or distributed.get_rank() == 0):
-        ordered.append(ProgressBar(verbose))
+    history, ordered = _with_default_callbacks(callbacks, verbose, show=world == 1 or
+                                               distributed.get_rank() == 0)
     callback_list = CallbackList(ordered, model, optimizer, params)
 
     model.stop_training = False  # the one stop flag (Keras' name); callbacks set it
@@ -314,6 +309,21 @@ def fit(
             break
     callback_list.on_train_end(dict(logs))
     return history
+
+
+def _with_default_callbacks(
+    callbacks: Sequence[Callback], verbose: int, show: bool
+) -> tuple[History, list[Callback]]:
+    """The History to record into and every callback in the order they run: the lr logging
+    (unless ``callbacks`` has one), ``callbacks``, the History, the progress display."""
+    given = list(callbacks)
+    history = next((cb for cb in given if isinstance(cb, History)), History())
+    ordered = [cb for cb in given if not isinstance(cb, History)] + [history]
+    if not any(isinstance(cb, LearningRateLogger) for cb in given):
+        ordered.insert(0, LearningRateLogger(per_group=False))
+    if verbose and show:
+        ordered.append(ProgressBar(verbose))
+    return history, ordered
 
 
 def _train_epoch(
