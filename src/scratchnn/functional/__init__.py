@@ -24,12 +24,16 @@ import sys
 from scratchnn import tensor as _tensor_module
 from scratchnn.functional.activations import (
     dropout,
+    elu,
+    gelu,
     leaky_relu,
     linear,
     log_softmax,
     relu,
     sigmoid,
+    silu,
     softmax,
+    softplus,
     tanh,
 )
 from scratchnn.functional.args import Dim, DimensionError, dim_aliases, shape_arg
@@ -44,6 +48,7 @@ from scratchnn.functional.arithmetic import (
     asin,
     atan,
     atan2,
+    bmm,
     ceil,
     clamp,
     clip,
@@ -62,9 +67,11 @@ from scratchnn.functional.arithmetic import (
     matmul,
     maximum,
     minimum,
+    mm,
     mul,
     nan_to_num,
     neg,
+    outer,
     pow,
     reciprocal,
     round,
@@ -136,6 +143,7 @@ from scratchnn.functional.reductions import (
     argmin,
     cumsum,
     gather,
+    logsumexp,
     max,
     mean,
     min,
@@ -188,6 +196,7 @@ __all__ = [
     "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "split", "sqrt", "square", "squeeze",
     "stack", "std", "sub", "sum", "t", "tan", "tanh", "to", "topk", "transpose", "trunc", "unfold",
     "unsqueeze", "var", "view", "view_as", "where",
+    "bmm", "elu", "gelu", "logsumexp", "mm", "outer", "silu", "softplus",
 ]
 
 # Tensor's methods call this API through the engine's reference to it (tensor.py sits below

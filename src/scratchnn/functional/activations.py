@@ -6,7 +6,7 @@ import numpy as np
 
 from scratchnn import ops
 from scratchnn.functional.args import dim_aliases, single_axis
-from scratchnn.functional.arithmetic import mul
+from scratchnn.functional.arithmetic import add, erf, expm1, mul, tanh_of, where
 from scratchnn.random import generator
 from scratchnn.tensor import Tensor
 
@@ -67,3 +67,29 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},)")
     return ops.Linear.apply(x, weight, bias)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e**(beta x)) / beta, smooth relu; x itself where beta x > threshold."""
+    return ops.Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (a.k.a. swish)."""
+    return mul(x, sigmoid(x))
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x if x > 0 else alpha * (e**x - 1)."""
+    return where(x.data > 0, x, mul(expm1(x), alpha))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) = x/2 (1 + erf(x / sqrt 2)); ``approximate='tanh'``:
+    x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
+    if approximate == "none":
+        return mul(mul(x, 0.5), add(erf(mul(x, 2 ** -0.5)), 1.0))
+    if approximate == "tanh":
+        inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), float(np.sqrt(2 / np.pi)))
+        return mul(mul(x, 0.5), add(tanh_of(inner), 1.0))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")

@@ -277,3 +277,34 @@ def contiguous(x: Tensor) -> Tensor:
     if x.data.flags.c_contiguous:
         return x
     return math_ops.Clone.apply(x)
+
+
+def tanh_of(x: Tensor) -> Tensor:
+    """tanh x (the activation's op; ``activations.tanh`` is the public name)."""
+    return ops.Tanh.apply(x)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Matrix product of two 2-D tensors: (n, k) @ (k, m) -> (n, m) (no broadcasting)."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise ValueError(f"mm: expects two 2-D tensors, got shapes {input.shape} and "
+                         f"{mat2.shape} (matmul broadcasts)")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Batched matrix product: (b, n, k) @ (b, k, m) -> (b, n, m) (no broadcasting)."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: expects two 3-D tensors with the same batch size, got shapes "
+                         f"{input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """Outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j]."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise ValueError(f"outer: expects two 1-D tensors, got shapes {input.shape} and "
+                         f"{vec2.shape}")
+    a, b = operands(input, vec2)
+    return ops.Mul.apply(ops.Reshape.apply(a, shape=(a.shape[0], 1)),
+                         ops.Reshape.apply(b, shape=(1, b.shape[0])))

@@ -180,3 +180,26 @@ def norm(x: Tensor, p: float | str | None = "fro", dim: Dim = None, keepdim: boo
         raise TypeError(f"norm: needs a floating-point tensor, got dtype {x.dtype} "
                         "(use .float() or dtype=)")
     return Norm.apply(x, p=float(p), axis=reduce_axes("norm", x.ndim, dim), keepdims=keepdim)
+
+
+@dim_aliases
+def logsumexp(x: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
+    """log(sum(e**x)) over ``dim``, computed as m + log(sum(e**(x - m))) with m the maximum
+    (a constant, so no overflow); its gradient is softmax(x) along ``dim``."""
+    if x.dtype.kind != "f":
+        x = Tensor._make(x.data.astype(np.float32))
+    axis = reduce_axes("logsumexp", x.ndim, dim)
+    shift = np.asarray(np.max(x.data, axis=axis, keepdims=True, initial=-np.inf))
+    shift = np.where(np.isfinite(shift), shift, 0)  # all -inf (or empty): e**(x - 0) is exact
+    constant = Tensor._make(shift)
+    if x.numel() == 0:  # log of an empty sum: -inf, still connected to x (whose grad is empty)
+        nothing = ops.Sum.apply(x, axis=axis, keepdims=True)
+        out = ops.Add.apply(nothing, Tensor._make(np.full(shift.shape, -np.inf, x.dtype)))
+    else:
+        total = ops.Sum.apply(ops.Exp.apply(ops.Sub.apply(x, constant)), axis=axis,
+                              keepdims=True)
+        out = ops.Add.apply(ops.Log.apply(total), constant)
+    if keepdim or x.ndim == 0:
+        return out
+    return ops.Reshape.apply(out, shape=tuple(size for i, size in enumerate(x.shape)
+                                              if axis is not None and i not in axis))

@@ -324,3 +324,20 @@ class Dropout(Function):
 
     def backward(self, grad_output):
         return grad_output * self.saved
+
+
+class Softplus(Function):
+    """out = log(1 + e**(beta a)) / beta, computed as max(beta a, 0) + log1p(e**-|beta a|) (no
+    overflow), and out = a where beta a > threshold (PyTorch's linear region);
+    da = g * sigmoid(beta a)  (g where beta a > threshold)."""
+
+    def forward(self, a, beta=1.0, threshold=20.0):
+        scaled = a * a.dtype.type(beta)
+        self.saved = a
+        self.beta, self.threshold = beta, threshold
+        smooth = (np.maximum(scaled, 0) + np.log1p(np.exp(-np.abs(scaled)))) / a.dtype.type(beta)
+        return np.where(scaled > threshold, a, smooth)
+
+    def backward(self, grad_output):
+        scaled = self.saved * self.saved.dtype.type(self.beta)
+        return grad_output * np.where(scaled > self.threshold, 1, stable_sigmoid(scaled))
