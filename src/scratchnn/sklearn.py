@@ -149,6 +149,7 @@ class _BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, checks, the network, training."""
 
     _is_classifier = False
+    _dtype: Any = np.float32  # set by fit to the input's float dtype
 
     def __init__(
         self,
@@ -221,14 +222,17 @@ class _BaseMLP(BaseEstimator):
         return tags
 
     # ---------------------------------------------------------------- network
-    def _build(self, n_features: int, n_outputs: int, seed: int) -> None:
-        """A fresh network ``n_features -> hidden... -> n_outputs`` and its optimizer."""
+    def _build(self, n_features: int, n_outputs: int, seed: int | None) -> None:
+        """A fresh network ``n_features -> hidden... -> n_outputs`` and its optimizer (drawn
+        after ``scratchnn.manual_seed(seed)``, or from the current generator state when
+        ``seed`` is None)."""
         import scratchnn
         from scratchnn import optim
         from scratchnn.predictor import build_mlp
 
         hidden = self._check_params()
-        scratchnn.manual_seed(seed)
+        if seed is not None:
+            scratchnn.manual_seed(seed)
         activation = {"logistic": "sigmoid"}.get(self.activation, self.activation)
         self.network_ = build_mlp([n_features, *hidden, n_outputs], activation)
         if self._dtype == np.float64:

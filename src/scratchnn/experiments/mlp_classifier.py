@@ -23,20 +23,23 @@ from typing import Any
 
 import numpy as np
 
-import scratchnn
-from scratchnn import Tensor, nn, optim, plot, train
-from scratchnn.data import DataLoader, TensorDataset, load_mnist
+from scratchnn import Tensor, nn, plot
+from scratchnn.data import load_mnist
 from scratchnn.experiments.common import Report
+from scratchnn.sklearn import MLPClassifier
 
 NAME = "mlp-classifier"
 DEFAULT_SEED = 3
 DEFAULT_LR = 0.1  # the experiment's; the class keeps the seed's default of 0.01
 
-_ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+_ACTIVATIONS = {"relu": "relu", "sigmoid": "logistic"}  # the seed's names -> the estimator's
 
 
-class ClassificationNeuralNetwork:
-    """A fully-connected softmax classifier trained by mini-batch SGD (seed 001).
+class ClassificationNeuralNetwork(MLPClassifier):
+    """A fully-connected softmax classifier trained by mini-batch SGD (seed 001): a thin
+    example on top of :class:`scratchnn.sklearn.MLPClassifier` (plain SGD, no weight decay,
+    no early stopping), with the seed's arguments, its weight init and its output layer of
+    ``layer_sizes[-1]`` classes, built when the object is made.
 
     Args:
         layer_sizes: ``[n_features, hidden..., n_classes]``, e.g. ``[784, 64, 10]``.
@@ -47,7 +50,7 @@ class ClassificationNeuralNetwork:
         seed: if given, ``scratchnn.manual_seed(seed)`` first, so init and shuffling repeat.
 
     ``X`` is any array of ``n_samples`` rows (images are flattened); ``y`` holds class labels
-    (any sortable values; ``classes_`` keeps them in sorted order).
+    (any sortable values; ``classes_`` keeps them in sorted order). ``model`` is the network.
     """
 
     def __init__(self, layer_sizes: Sequence[int], lr: float = 0.01, activation: str = "relu",
@@ -58,90 +61,57 @@ class ClassificationNeuralNetwork:
             raise ValueError("layer_sizes needs at least an input and an output size")
         self.layer_sizes = list(layer_sizes)
         self.lr = lr
-        self.activation = activation
         self.batch_size = batch_size
         self.epochs = epochs
         self.seed = seed
-        if seed is not None:
-            scratchnn.manual_seed(seed)
+        super().__init__(tuple(layer_sizes[1:-1]), _ACTIVATIONS[activation], solver="sgd",
+                         alpha=0.0, batch_size=batch_size, learning_rate_init=lr,
+                         momentum=0.0, max_iter=epochs, random_state=seed)
+        self.activation = activation
+        # The seed's init: N(0, gain**2 / fan_in), gain from the activation (kaiming_normal_
+        # with calculate_gain: sqrt(2) for 'relu', 1 for 'sigmoid'); zero biases.
+        self._build(self.layer_sizes[0], self.layer_sizes[-1], seed)
+        for layer in self.network_:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity=activation)
+                nn.init.zeros_(layer.bias)
+        self.model = self.network_
+        self.n_features_in_ = self.layer_sizes[0]
+        self._rng = np.random.RandomState(seed)
 
-        # Linear layers with the seed's init: N(0, gain**2 / fan_in), gain from the activation
-        # (kaiming_normal_ with calculate_gain: sqrt(2) for 'relu', 1 for 'sigmoid'); zero biases.
-        layers: list[nn.Module] = []
-        for i in range(1, len(layer_sizes)):
-            linear = nn.Linear(layer_sizes[i - 1], layer_sizes[i])
-            nn.init.kaiming_normal_(linear.weight, nonlinearity=activation)
-            nn.init.zeros_(linear.bias)
-            layers.append(linear)
-            if i < len(layer_sizes) - 1:
-                layers.append(_ACTIVATIONS[activation]())
-        self.model = nn.Sequential(*layers)
-        self.criterion = nn.CrossEntropyLoss()  # softmax + cross-entropy, from the logits
-        self.optimizer = optim.SGD(self.model.parameters(), lr=lr)
-        self.classes_: np.ndarray | None = None
-        self.loss_curve_: list[float] = []
+    def _check_params(self) -> list[int]:
+        return list(self.layer_sizes[1:-1])
 
-    # ---------------------------------------------------------------- helpers
-    def _features(self, X: Any) -> np.ndarray:
-        X = np.asarray(X.numpy() if isinstance(X, Tensor) else X, dtype=np.float32)
-        X = X.reshape(len(X), -1)
-        if X.shape[1] != self.layer_sizes[0]:
-            raise ValueError(f"X has {X.shape[1]} features per sample, the network takes "
-                             f"{self.layer_sizes[0]}")
-        return X
-
-    def _targets(self, y: Any) -> np.ndarray:
-        y = np.asarray(y.numpy() if isinstance(y, Tensor) else y)
-        unknown = ~np.isin(y, self.classes_)
-        if unknown.any():
-            raise ValueError(f"label {y[unknown][0]!r} is not among the classes {self.classes_}")
-        return np.searchsorted(self.classes_, y).astype(np.int64)
-
-    # -------------------------------------------------------------- training
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> ClassificationNeuralNetwork:
-        """One pass over ``(X, y)`` in shuffled mini-batches. ``classes`` (all labels) is
-        needed on the first call unless ``y`` contains every class."""
-        if self.classes_ is None:
-            labels = np.asarray(y.numpy() if isinstance(y, Tensor) else y)
-            self.classes_ = np.unique(labels if classes is None else classes)
-            if len(self.classes_) > self.layer_sizes[-1]:
-                raise ValueError(f"{len(self.classes_)} classes but only "
+        """One pass over ``(X, y)`` in shuffled mini-batches (one epoch of
+        :func:`scratchnn.train.fit`). ``classes`` (all labels) is needed on the first call
+        unless ``y`` contains every class."""
+        x = np.asarray(X.numpy() if isinstance(X, Tensor) else X, dtype=np.float32)
+        x = x.reshape(len(x), -1)
+        if x.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"X has {x.shape[1]} features per sample, the network takes "
+                             f"{self.layer_sizes[0]}")
+        y = np.asarray(y.numpy() if isinstance(y, Tensor) else y)
+        if not hasattr(self, "classes_"):
+            classes_ = np.unique(y if classes is None else classes)
+            if len(classes_) > self.layer_sizes[-1]:
+                raise ValueError(f"{len(classes_)} classes but only "
                                  f"{self.layer_sizes[-1]} outputs")
-        loader = DataLoader(TensorDataset(self._features(X), self._targets(y)),
-                            batch_size=self.batch_size, shuffle=True)
-        history = train.fit(self.model, self.criterion, self.optimizer, loader, epochs=1,
-                            metrics=None, verbose=0)
-        self.loss_curve_.append(history.loss[0])  # the mean loss over the samples
+            self.classes_ = classes_
+        self._train(x, self._targets(y), 1, stop=False)
         return self
 
     def fit(self, X: Any, y: Any) -> ClassificationNeuralNetwork:
-        """Train for ``epochs`` passes over the data."""
+        """Train for ``epochs`` passes over the data (continuing from the current weights)."""
         for _ in range(self.epochs):
             self.partial_fit(X, y)
         return self
 
-    # ------------------------------------------------------------ prediction
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities (softmax of the outputs), shape ``(n_samples, n_classes)``."""
-        if self.classes_ is None:
+    def _outputs(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "classes_"):
             raise RuntimeError("call fit before predict")
-        X = self._features(X)
-        self.model.eval()
-        with scratchnn.no_grad():
-            chunks = [self.model(Tensor(X[i:i + 10000])).softmax(dim=1).numpy()
-                      for i in range(0, len(X), 10000)]
-        proba = np.concatenate(chunks) if chunks else np.zeros((0, self.layer_sizes[-1]))
-        return proba[:, : len(self.classes_)]
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each sample."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def score(self, X: Any, y: Any) -> float:
-        """Mean accuracy on ``(X, y)``."""
-        y = np.asarray(y.numpy() if isinstance(y, Tensor) else y)
-        return float(np.mean(self.predict(X) == y))
-
+        x = np.asarray(X.numpy() if isinstance(X, Tensor) else X, dtype=np.float32)
+        return super()._outputs(x.reshape(len(x), -1))[:, : len(self.classes_)]
 
 def run(seed: int = DEFAULT_SEED, epochs: int = 5, out: str | Path | None = None,
         lr: float = DEFAULT_LR, dataset: str = "fashion-mnist", data: str | Path | None = None,
