@@ -472,3 +472,61 @@ def test_misuse_raises_one_clear_error(call, error, match):
         return
     with pytest.raises(error, match=match):
         call()
+
+
+# ------------------------------------- every dim of small, empty and 0-d tensors, with keepdim
+SWEEP_SHAPES = [(), (0,), (3,), (2, 0), (2, 3, 4), (1, 3, 1)]
+REDUCTIONS_WITH_KEEPDIM = {
+    "sum": lambda L, x, d, k: x.sum(d, keepdim=k),
+    "mean": lambda L, x, d, k: x.mean(d, keepdim=k),
+    "prod": lambda L, x, d, k: x.prod(d, keepdim=k),
+    "var": lambda L, x, d, k: x.var(d, keepdim=k),
+    "std_biased": lambda L, x, d, k: x.std(d, keepdim=k, correction=0),
+    "norm": lambda L, x, d, k: x.norm(dim=d, keepdim=k),
+    "norm_p1": lambda L, x, d, k: x.norm(1, dim=d, keepdim=k),
+    "amax": lambda L, x, d, k: x.amax(d, keepdim=k),
+    "max": lambda L, x, d, k: x.max(d, keepdim=k),
+    "min": lambda L, x, d, k: L.min(x, d, keepdim=k),
+    "kthvalue": lambda L, x, d, k: x.kthvalue(1, d, keepdim=k),
+    "logsumexp": lambda L, x, d, k: L.logsumexp(x, d, keepdim=k),
+}
+ALONG_DIM = {
+    "cumsum": lambda L, x, d: x.cumsum(d),
+    "sort": lambda L, x, d: x.sort(d),
+    "sort_descending": lambda L, x, d: L.sort(x, d, descending=True),
+    "topk1": lambda L, x, d: x.topk(1, d),
+    "softmax": lambda L, x, d: L.softmax(x, d),
+    "log_softmax": lambda L, x, d: L.log_softmax(x, d),
+    "flip": lambda L, x, d: x.flip(d),
+    "unsqueeze": lambda L, x, d: x.unsqueeze(d),
+    "squeeze": lambda L, x, d: x.squeeze(d),
+}
+
+
+def _sweep():
+    for shape in SWEEP_SHAPES:
+        rank = max(len(shape), 1)
+        for dim in range(-rank, rank):
+            for name, function in REDUCTIONS_WITH_KEEPDIM.items():
+                for keepdim in (False, True):
+                    yield pytest.param(
+                        lambda L, x, f=function, d=dim, k=keepdim: f(L, x, d, k), shape,
+                        id=f"{name}-{shape}-dim{dim}-keepdim{keepdim}")
+            for name, function in ALONG_DIM.items():
+                yield pytest.param(lambda L, x, f=function, d=dim: f(L, x, d), shape,
+                                   id=f"{name}-{shape}-dim{dim}")
+
+
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom")
+@pytest.mark.parametrize(("function", "shape"), list(_sweep()))
+def test_every_dim_keepdim_empty_and_0d_equal_torch(function, shape, rng):
+    size = int(np.prod(shape))
+    x = (rng.permutation(size).reshape(shape) * 0.3 - 1).astype(np.float32)  # no ties
+    try:
+        function(THEIRS, torch.tensor(x))
+    except (RuntimeError, IndexError) as error:  # e.g. max over an empty dim: ours raises too
+        with pytest.raises((ValueError, IndexError, RuntimeError)):
+            function(OURS, Tensor(x))
+        assert str(error)
+        return
+    _run_both(function, [x], rng)

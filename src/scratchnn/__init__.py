@@ -136,6 +136,7 @@ from scratchnn.functional import (
     isnan,
     kthvalue,
     log1p,
+    log_softmax,
     logsumexp,
     masked_fill,
     mm,
@@ -185,5 +186,5 @@ __all__ = [
     "masked_fill", "nan_to_num", "narrow", "norm", "prod", "rand_like", "randint_like",
     "randn_like", "reciprocal", "round", "rsqrt", "short", "sign", "sin", "sinh", "sort",
     "split", "square", "std", "t", "tan", "topk", "trunc", "uint8", "var",
-    "bmm", "logsumexp", "mm", "outer",
+    "bmm", "log_softmax", "logsumexp", "mm", "outer",
 ]

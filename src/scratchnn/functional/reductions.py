@@ -12,7 +12,7 @@ from scratchnn import ops
 from scratchnn.functional.args import Dim, array_of, dim_aliases, reduce_axes, single_axis
 from scratchnn.functional.arithmetic import maximum, minimum
 from scratchnn.functional.shapes import squeeze
-from scratchnn.ops.reduce import Cumsum, Norm, Prod, Var
+from scratchnn.ops.reduce import Cumsum, Norm, Prod, Std, Var
 from scratchnn.tensor import ArrayLike, Tensor
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -137,31 +137,35 @@ def _correction(name: str, unbiased: bool | None, correction: float | None) -> f
     return 1 if unbiased is None or unbiased else 0
 
 
+def _variance_op(op: Any, name: str, x: Tensor, dim: Dim, unbiased: bool | None,
+                 keepdim: bool, correction: float | None) -> Tensor:
+    if isinstance(dim, bool):  # the old positional form var(x, unbiased)
+        dim, unbiased = None, dim
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: needs a floating-point tensor, got dtype {x.dtype}")
+    axis = reduce_axes(name, x.ndim, dim)
+    correction = _correction(name, unbiased, correction)
+    count = x.numel() if axis is None else int(np.prod([x.shape[i] for i in axis]))
+    if count - correction <= 0:
+        warnings.warn(f"{name}: {count} elements with correction {correction} leave no degrees "
+                      "of freedom; the result is inf or nan", RuntimeWarning, stacklevel=4)
+    return op.apply(x, axis=axis, correction=correction, keepdims=keepdim)
+
+
 @dim_aliases
 def var(x: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
     """Variance over ``dim``: sum((x - mean)**2) / (n - correction); correction = 1 (Bessel's,
     PyTorch's default) unless ``unbiased=False`` or ``correction=`` says otherwise."""
-    if isinstance(dim, bool):  # the old positional form var(x, unbiased)
-        dim, unbiased = None, dim
-    if x.dtype.kind != "f":
-        raise TypeError(f"var: needs a floating-point tensor, got dtype {x.dtype}")
-    axis = reduce_axes("var", x.ndim, dim)
-    correction = _correction("var", unbiased, correction)
-    count = x.numel() if axis is None else int(np.prod([x.shape[i] for i in axis]))
-    if count - correction <= 0:
-        warnings.warn(f"var/std: {count} elements with correction {correction} leave no degrees "
-                      "of freedom; the result is inf or nan", RuntimeWarning, stacklevel=3)
-    return Var.apply(x, axis=axis, correction=correction, keepdims=keepdim)
+    return _variance_op(Var, "var", x, dim, unbiased, keepdim, correction)
 
 
 @dim_aliases
 def std(x: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
-    """Standard deviation over ``dim``: sqrt(var(x, dim, correction)) (see ``var``)."""
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    return ops.Sqrt.apply(var(x, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation over ``dim``: sqrt(var(x, dim, correction)) (see ``var``); its
+    gradient is 0 where it is 0, as in PyTorch."""
+    return _variance_op(Std, "std", x, dim, unbiased, keepdim, correction)
 
 
 @dim_aliases

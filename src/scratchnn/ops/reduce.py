@@ -46,12 +46,19 @@ class Mean(Function):
     saves_inputs = False
 
     def forward(self, a, axis=None, keepdims=False):
+        if a.size == 0:  # the mean of nothing is nan, as in PyTorch (without NumPy's warning)
+            with np.errstate(invalid="ignore"):
+                out = a.sum(axis=axis, keepdims=keepdims) / a.dtype.type(0)
+            self.saved = (a.shape, axis, 0)
+            return out
         out = a.mean(axis=axis, keepdims=keepdims)
         self.saved = (a.shape, axis, a.size // max(np.size(out), 1))
         return out
 
     def backward(self, grad_output):
         shape, axis, count = self.saved
+        if count == 0:  # a was empty: so is its gradient
+            return np.zeros(shape, dtype=grad_output.dtype)
         return spread(grad_output / count, shape, axis)
 
 
@@ -90,6 +97,9 @@ class Softmax(Function):
     saves_output = True
 
     def forward(self, a, axis=-1):
+        if a.size == 0:  # nothing to normalise (and no maximum to shift by)
+            self.saved = (a.copy(), axis)
+            return self.saved[0]
         exps = np.exp(a - a.max(axis=axis, keepdims=True))
         out = exps / exps.sum(axis=axis, keepdims=True)
         self.saved = (out, axis)
@@ -110,6 +120,9 @@ class LogSoftmax(Function):
     saves_output = True
 
     def forward(self, a, axis=-1):
+        if a.size == 0:  # nothing to normalise (and no maximum to shift by)
+            self.saved = (a.copy(), axis)
+            return self.saved[0]
         shifted = a - a.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         self.saved = (out, axis)
@@ -202,6 +215,27 @@ class Var(Function):
         kept = np.reshape(grad_output, kept_shape(centred.shape, axis))
         with np.errstate(divide="ignore", invalid="ignore"):
             return kept * (2 / centred.dtype.type(divisor)) * centred
+
+
+class Std(Function):
+    """out = sqrt(var a) over ``axis`` (see Var);  da = g (a - mean a) / ((n - correction) out),
+    0 where out = 0 (PyTorch's choice; sqrt'(0) is infinite)."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, a, axis=None, correction=1, keepdims=False):
+        variance = Var()
+        out = np.sqrt(variance.forward(a, axis=axis, correction=correction, keepdims=True))
+        centred, _, divisor = variance.saved
+        self.saved = (centred, out, divisor)
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    def backward(self, grad_output):
+        centred, out, divisor = self.saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.reshape(grad_output, out.shape) / (centred.dtype.type(divisor) * out)
+        return np.where(out == 0, 0, scale) * centred
 
 
 class Norm(Function):
