@@ -63,6 +63,7 @@ from scratchnn.ops.reduce import (
     Norm,
     Prod,
     Softmax,
+    Std,
     Sum,
     Var,
 )
@@ -78,7 +79,7 @@ __all__ = [
     # the everyday API's ops (ops/math.py, and reduce.py and shape.py)
     "Acos", "Asin", "Atan", "Atan2", "Clone", "Cos", "Cosh", "Cumsum", "Erf", "Expand", "Expm1",
     "Flip", "Log1p", "NanToNum", "Norm", "Piecewise", "Prod", "Repeat", "Sin", "Sinh", "Tan",
-    "Var", "Softplus",
+    "Var", "Softplus", "Std",
     # convolutional networks (ops/conv.py, pool.py, norm.py, padding.py)
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm", "Conv2d", "ConvTranspose2d", "Embedding",
     "Fold", "GroupNorm", "LayerNorm", "MaxPool2d", "Pad", "Unfold",
