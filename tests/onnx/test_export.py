@@ -140,6 +140,13 @@ def mlp_classifier_model():
     return ClassificationNeuralNetwork([784, 64, 10], seed=0).model, normal((784,))
 
 
+def cnn_model():
+    from scratchnn.experiments.cnn import build_cnn
+
+    sn.manual_seed(0)
+    return build_cnn(), normal((1, 28, 28))
+
+
 def cli_mlp_model(activation="relu"):
     try:
         from scratchnn.predictor import build_mlp
@@ -158,6 +165,7 @@ SEED_MODELS = {
     "manual-backprop": manual_backprop_model,
     "mnist": mnist_model,
     "mlp-classifier": mlp_classifier_model,
+    "cnn": cnn_model,
     "cli mlp relu": cli_mlp_model,
     "cli mlp tanh": lambda: cli_mlp_model("tanh"),
     "cli mlp sigmoid": lambda: cli_mlp_model("sigmoid"),
