@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("functional", ("scratchnn.functional", "scratchnn.creation")),
     ("nn", ("scratchnn.nn",)),
     ("optim", ("scratchnn.optim",)),
-    ("data", ("scratchnn.data", "scratchnn.utils")),
+    ("data", ("scratchnn.data", "scratchnn.utils", "scratchnn.vision")),
     ("model tools", ("scratchnn.metrics", "scratchnn.serialization", "scratchnn.summary",
                      "scratchnn.plot", "scratchnn.predictor")),
     ("training", ("scratchnn.callbacks", "scratchnn.train")),
