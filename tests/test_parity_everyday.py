@@ -530,3 +530,41 @@ def test_every_dim_keepdim_empty_and_0d_equal_torch(function, shape, rng):
         assert str(error)
         return
     _run_both(function, [x], rng)
+
+
+# ------------------------------------------------- indexing: many mixes of index kinds
+INDEX_PARTS = [0, 1, -1, slice(None), slice(1, None), [0, 1], [1, 0, 1], None, Ellipsis,
+               np.array([True, False])]
+
+
+def _index_mixes(step=53):
+    """Every 53rd tuple of 1-4 index parts (ints, slices, lists, None, Ellipsis, a boolean
+    mask), in a fixed order: a spread of the ~9,000 mixes (all of which match torch)."""
+    import itertools
+
+    mixes = [tuple(INDEX_PARTS[i] for i in combo) for length in (1, 2, 3, 4)
+             for combo in itertools.product(range(len(INDEX_PARTS)), repeat=length)]
+    return [mix for mix in mixes[::step] if sum(part is Ellipsis for part in mix) <= 1]
+
+
+def _torch_index(index):
+    return tuple(torch.tensor(part) if isinstance(part, np.ndarray) else part for part in index)
+
+
+@pytest.mark.parametrize("index", _index_mixes(), ids=repr)
+def test_indexing_places_dims_and_routes_gradients_as_torch(index):
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    theirs = torch.from_numpy(x.copy()).requires_grad_()
+    try:
+        expected = theirs[_torch_index(index)]
+    except (IndexError, RuntimeError, TypeError):
+        with pytest.raises(IndexError):
+            Tensor(x.copy(), requires_grad=True)[index]
+        return
+    ours = Tensor(x.copy(), requires_grad=True)
+    out = ours[index]
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_array_equal(np.asarray(ours.grad), theirs.grad.numpy())
