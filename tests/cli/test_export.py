@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import blobs, ok, run, usage_error, write_csv
+from cli_support import bar_images, blobs, ok, run, usage_error, write_csv
 
 import scratchnn
 from scratchnn.serialization import load_safetensors_metadata
@@ -124,3 +124,27 @@ def test_export_errors_are_one_line(work):
     (work / "weights.safetensors").write_bytes(b"\x08" + b"\0" * 7 + b"{}      ")
     usage_error(run("export", "--checkpoint", "weights.safetensors", "--format", "onnx",
                     cwd=work), "export", r"not a scratchnn checkpoint")
+
+
+def test_onnx_export_of_an_image_cnn_takes_raw_pixels(work):
+    ort = pytest.importorskip("onnxruntime")
+    from scratchnn.data import write_idx
+
+    images, labels = bar_images(90)
+    (work / "idx").mkdir(exist_ok=True)
+    write_idx(work / "idx" / "train-images-idx3-ubyte.gz", images)
+    write_idx(work / "idx" / "train-labels-idx1-ubyte.gz", labels)
+    trained = run("train", "--data", "idx", "--model", "cnn", "--epochs", "1", "--checkpoint",
+                  "cnn.npz", cwd=work)
+    if trained.returncode == 2 and "--model" in trained.stderr:
+        pytest.skip("this scratchnn train has no --model cnn")
+    ok(trained)
+    out = ok(run("export", "--checkpoint", "cnn.npz", "--output", "cnn.onnx", cwd=work))
+    assert "raw pixel values of 28x28 images" in out
+    predictor = scratchnn.load_model(work / "cnn.npz")
+    session = ort.InferenceSession(str(work / "cnn.onnx"))
+    pixels = images.reshape(len(images), -1).astype(np.float32)  # 0..255, as in the files
+    for batch in (1, 37):
+        (scores,) = session.run(None, {"features": pixels[:batch]})
+        expected = predictor.outputs(predictor.transform(pixels[:batch]))
+        np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)

@@ -111,9 +111,9 @@ def _export_onnx(args: argparse.Namespace, predictor: Any, output: Path) -> int:
     pre = predictor.preprocess
     n_features = predictor.n_features
     regression = predictor.task == "regression"
-    input_shape = None
-    if predictor.architecture.get("kind") == "cnn" and predictor.image_shape is not None:
-        input_shape = (1, *predictor.image_shape)
+    # the network's input layout, e.g. (1, 28, 28) for an image model: what transform() makes
+    network_input = predictor.transform(np.zeros((1, n_features), np.float32)).shape[1:]
+    input_shape = None if tuple(network_input) == (n_features,) else tuple(network_input)
     output_name = "values" if regression else "scores"
     metadata = {"task": predictor.task,
                 "feature_names": json.dumps(predictor.feature_names),
@@ -136,8 +136,10 @@ def _export_onnx(args: argparse.Namespace, predictor: Any, output: Path) -> int:
         raise usage_error(f"{output}: {error.strerror or error}") from None
     what = "values in the target's units" if regression else (
         f"class scores for {predictor.classes} (softmax: probabilities)")
+    given = "raw feature columns" + _names(predictor) if input_shape is None else (
+        f"raw pixel values of {'x'.join(map(str, input_shape[1:]))} images, row by row")
     say(f"exported: {output} (ONNX opset {args.opset}; input 'features' (batch, {n_features}): "
-        f"raw feature columns{_names(predictor)}; output '{output_name}': {what})")
+        f"{given}; output '{output_name}': {what})")
     _check_with_onnxruntime(predictor, output, n_features, output_name)
     return 0
 
