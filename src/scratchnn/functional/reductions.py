@@ -48,7 +48,11 @@ def extreme_along(name: str, pick: Any, x: Tensor, dim: int | None,
                   keepdim: bool) -> Tensor | ValuesIndices:
     """``max``/``min``: over everything -> a Tensor; along one dim -> (values, indices) as
     PyTorch, the values' gradient going to the returned index; given a tensor instead of a
-    dim (``torch.max(a, b)``): the elementwise maximum/minimum."""
+    dim (``torch.max(a, b)``): the elementwise maximum/minimum. A NumPy array is taken as a
+    constant tensor, for the classic ``_, predicted = torch.max(outputs.data, 1)``
+    (``.data`` is the array here)."""
+    if not isinstance(x, Tensor):
+        x = Tensor._make(np.asarray(x))
     if dim is None:
         return (amax if name == "max" else amin)(x)
     if isinstance(dim, Tensor):
