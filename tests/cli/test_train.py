@@ -304,6 +304,27 @@ def test_train_on_idx_and_predict_a_png(work: Path) -> None:
     assert [int(row.split()[1]) for row in rows] == labels.tolist()
 
 
+def test_png_class_folders_train_evaluate_and_predict(tmp_path: Path) -> None:
+    import matplotlib.image as mpimg
+
+    images, labels = bar_images(90, seed=2)
+    names = np.array(["top", "middle", "bottom"])[labels]
+    for i, (image, name) in enumerate(zip(images, names, strict=True)):
+        (tmp_path / "pngs" / name).mkdir(parents=True, exist_ok=True)
+        mpimg.imsave(tmp_path / "pngs" / name / f"{i}.png", image, cmap="gray", vmin=0,
+                     vmax=255)
+    out = ok(run("train", "--data", "pngs", "--epochs", "15", "--checkpoint", "p.npz",
+                 cwd=tmp_path))
+    assert "90 PNG images in 3 folders" in out and "classes: bottom, middle, top" in out
+    assert "784 features" in out and "pixels scaled to [0, 1]" in out
+    out = ok(run("evaluate", "--checkpoint", "p.npz", "--data", "pngs", cwd=tmp_path))
+    assert float(re.search(r"^accuracy: ([\d.]+)", out, re.M)[1]) > 0.9
+    assert re.search(r"^true\\pred\s+bottom\s+middle\s+top$", out, re.M)
+    out = ok(run("predict", "--checkpoint", "p.npz", "pngs/top/" +
+                 next(p.name for p in (tmp_path / "pngs" / "top").iterdir()), cwd=tmp_path))
+    assert out.splitlines()[1].split()[1] == "top"
+
+
 def test_train_a_cnn_on_idx_images(tmp_path: Path) -> None:
     pytest.importorskip("scratchnn.experiments.cnn")
     import scratchnn

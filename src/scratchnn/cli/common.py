@@ -163,15 +163,16 @@ def samples_for_model(data: str, predictor: Any, extra: dict[str, Any], *,
     """The samples in ``data`` (a CSV file or an IDX directory) arranged for the model:
     feature columns matched by header name, target found by name (or the training
     position in a headerless file)."""
-    from scratchnn.data.samples import load_idx_pair, match_columns, read_table
+    from scratchnn.data.samples import load_image_directory, match_columns, read_table
 
     path = Path(data).expanduser()
     n_features = predictor.n_features
     with user_errors(data):
         if path.is_dir():
             if target_column is not None:
-                raise usage_error("--target-column applies to CSV files, not IDX directories")
-            samples = load_idx_pair(path, ("t10k", "test", "train"))
+                raise usage_error("--target-column applies to CSV files, not image "
+                                  "directories")
+            samples = load_image_directory(path, ("t10k", "test", "train"))
         else:
             table = read_table(path, delimiter)
             target: str | int | None = target_column

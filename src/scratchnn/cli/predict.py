@@ -25,8 +25,10 @@ from scratchnn.cli.common import (
     samples_for_model,
     say,
     usage_error,
+    user_errors,
     wrap,
 )
+from scratchnn.data.images import read_png
 
 
 def add_commands(subparsers: Any) -> None:
@@ -58,31 +60,6 @@ def add_commands(subparsers: Any) -> None:
     predict.set_defaults(handler=predict_command)
 
 
-def read_png(path: Path, image_shape: tuple[int, ...]) -> np.ndarray:
-    """A grayscale PNG as a flat row of 0..255 values (the scale of the training images)."""
-    try:
-        import matplotlib.image as mpimg
-    except ImportError:
-        raise usage_error("reading PNG images needs matplotlib: install scratchnn[plot]") \
-            from None
-    try:
-        image = np.asarray(mpimg.imread(path, format="png"), dtype=np.float64)
-    except (OSError, ValueError, SyntaxError) as error:
-        raise usage_error(f"{path}: cannot read the PNG image: {error}") from None
-    if image.ndim == 3:
-        color = image[..., :3]
-        if image.shape[2] < 3 or not np.allclose(color, color[..., :1], atol=1 / 255):
-            raise usage_error(f"{path}: a color image; the model takes grayscale "
-                              f"{'x'.join(map(str, image_shape))} images")
-        image = color[..., 0]
-    if image.shape != tuple(image_shape):
-        raise usage_error(f"{path}: is {image.shape[1]}x{image.shape[0]} pixels; the model "
-                          f"takes grayscale {'x'.join(map(str, image_shape[::-1]))} images")
-    if image.max() <= 1.0:  # 8-bit PNGs are read as floats in [0, 1]
-        image = image * 255.0
-    return image.reshape(1, -1).astype(np.float32)
-
-
 def _value_text(value: Any) -> str:
     from scratchnn.predictor import format_number
 
@@ -109,7 +86,8 @@ def predict_command(args: argparse.Namespace) -> int:
             path = Path(text).expanduser()
             if not path.is_file():
                 raise usage_error(f"{text}: no such file")
-            rows.append(read_png(path, tuple(predictor.image_shape)))
+            with user_errors(text):
+                rows.append(read_png(path, tuple(predictor.image_shape)).reshape(1, -1))
         features, ids, id_name = np.concatenate(rows), list(pngs), "input"
     else:
         if len(args.inputs) != 1:

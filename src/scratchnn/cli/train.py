@@ -77,9 +77,10 @@ examples:
 def add_data_options(parser: argparse.ArgumentParser, target_default: str) -> None:
     parser.add_argument(
         "--data", metavar="PATH", required=True,
-        help="a CSV file (one sample per row, optional header row; '.csv.gz' too) or a "
-             "directory holding an IDX pair in the MNIST layout: train-images-idx3-ubyte and "
-             "train-labels-idx1-ubyte, optionally gzipped",
+        help="a CSV file (one sample per row, optional header row; '.csv.gz' too), a "
+             "directory holding an IDX pair in the MNIST layout (train-images-idx3-ubyte and "
+             "train-labels-idx1-ubyte, optionally gzipped), or a directory with one folder of "
+             "grayscale PNG images per class (DIR/CLASS/*.png)",
     )
     parser.add_argument(
         "--target-column", metavar="NAME|INDEX",
@@ -537,7 +538,7 @@ def train_command(args: argparse.Namespace) -> int:
     what = f"{len(classes)} classes" if task == "classification" else "a numeric target"
     say(f"data: {samples.source}: {len(train_index)} training and {len(val_index)} "
         f"validation samples, {n_features} features, {what}")
-    if task == "classification" and samples.kind == "csv":
+    if task == "classification" and (samples.kind == "csv" or samples.target.dtype.kind == "U"):
         say(f"classes: {', '.join(map(str, classes))}")
     say(f"task: {task} ({why}); loss: {loss_name}")
     n_params = sum(p.numel() for p in model.parameters())

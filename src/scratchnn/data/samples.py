@@ -5,8 +5,9 @@
 * a CSV file (``.csv``, ``.tsv``, ``.txt``, optionally ``.gz``; see
   :mod:`scratchnn.data.csv`): one sample per row, one column the target;
 * a directory holding an IDX pair in the MNIST layout (``train-images-idx3-ubyte[.gz]`` +
-  ``train-labels-idx1-ubyte[.gz]``; evaluation prefers the ``t10k-*`` pair). uint8 images
-  are scaled to [0, 1] by the model's preprocessing.
+  ``train-labels-idx1-ubyte[.gz]``; evaluation prefers the ``t10k-*`` pair), or one folder
+  per class of grayscale PNG images (``DIR/cat/*.png``: class ``cat``). Pixels are scaled
+  to [0, 1] by the model's preprocessing.
 
 For a model that already exists, :func:`match_columns` picks its feature columns from a CSV
 file **by header name** (any order; missing or unexpected columns are an error naming them),
@@ -26,7 +27,8 @@ from scratchnn.data.csv import CsvTable, read_csv
 from scratchnn.data.dataset import DataError
 from scratchnn.data.idx import read_idx
 
-__all__ = ["Samples", "load_idx_pair", "load_samples", "match_columns", "read_table"]
+__all__ = ["Samples", "load_idx_pair", "load_image_directory", "load_samples", "match_columns",
+           "read_table"]
 
 
 @dataclass
@@ -110,6 +112,19 @@ def load_idx_pair(directory: str | os.PathLike[str], prefixes: Sequence[str] = (
     )
 
 
+def load_image_directory(directory: str | os.PathLike[str], prefixes: Sequence[str]
+                         ) -> Samples:
+    """An IDX pair when the directory has IDX files, else PNG images in class folders
+    (``DIR/CLASS/*.png``, see :mod:`scratchnn.data.images`)."""
+    from scratchnn.data.images import load_png_folders, png_folders
+
+    directory = Path(directory)
+    has_idx = any("idx" in p.name and "ubyte" in p.name for p in directory.iterdir())
+    if not has_idx and png_folders(directory):
+        return load_png_folders(directory)
+    return load_idx_pair(directory, prefixes)
+
+
 # ------------------------------------------------------------------------------- CSV
 def read_table(path: str | os.PathLike[str], delimiter: str | None = None) -> CsvTable:
     """:func:`scratchnn.data.csv.read_csv`, with a missing file named as such."""
@@ -154,8 +169,8 @@ def load_samples(path: str | os.PathLike[str], target_column: str | int | None =
     p = Path(name).expanduser()
     if p.is_dir():
         if target_column not in (None, -1):
-            raise DataError("--target-column applies to CSV files, not IDX directories")
-        return load_idx_pair(p, prefixes)
+            raise DataError("--target-column applies to CSV files, not image directories")
+        return load_image_directory(p, prefixes)
     if not p.exists():
         raise DataError(f"{name}: no such file or directory")
     if "idx" in p.name and "ubyte" in p.name:
