@@ -66,11 +66,13 @@ def format_matrix(matrix: np.ndarray, classes: list[Any]) -> str:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
+    from scratchnn import allocator
     from scratchnn import functional as F
     from scratchnn.metrics import confusion_matrix
     from scratchnn.predictor import classification_report, format_number, regression_metrics
     from scratchnn.tensor import Tensor
 
+    allocator.keep_freed_memory()  # large evaluations re-use freed pages, as fit does
     check_positive("--batch-size", args.batch_size)
     if args.plots:
         require_matplotlib("--plots")
