@@ -320,7 +320,7 @@ def test_rank0_checkpoint_resumes_in_one_process(ddp_fit: tuple[Path, str], tmp_
 
 
 def test_checkpoint_resumes_data_parallel(ddp_fit: tuple[Path, str], tmp_path: Path) -> None:
-    out, _ = ddp_fit  # a checkpoint of the plain model loads into the DDP wrapper
+    out, _ = ddp_fit  # rank 0's checkpoint of the plain model, resumed by ddp.module
     _ok(
         run_mpi(
             3,

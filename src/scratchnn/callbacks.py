@@ -556,7 +556,8 @@ class ModelCheckpoint(Callback):
 
     Data-parallel: only rank 0 writes (every rank keeps ``best``), and it saves the model
     inside a :class:`~scratchnn.nn.parallel.DistributedDataParallel` (its ``module``), so the
-    checkpoint loads into the plain model in one process as well as into a DDP wrapper.
+    checkpoint loads into the plain model in one process, or on every rank into
+    ``ddp.module`` to resume data-parallel.
     """
 
     def __init__(

@@ -4,7 +4,7 @@
   on every rank; one used on no rank keeps ``grad = None``;
 * ``no_sync()`` accumulates locally; the next synchronised backward averages the sum;
 * buffers are copied from rank 0 at wrap time and before each training forward;
-* the state dict has ``module.`` keys and ``load_state_dict`` takes both forms.
+* the state dict has ``module.`` keys (as PyTorch's).
 Rank 0 prints ``details ok`` at the end.
 """
 
@@ -101,11 +101,9 @@ def main() -> None:
                 f"{name} after no_sync accumulation",
             )
 
-    # load_state_dict: prefixed (PyTorch) and plain keys
-    state = model.state_dict()
-    plain = inner.state_dict()
-    model.load_state_dict(state)
-    model.load_state_dict(plain)
+    # load_state_dict takes the prefixed keys (PyTorch's), the plain model its own
+    model.load_state_dict(model.state_dict())
+    inner.load_state_dict(inner.state_dict())
     dist.barrier()
     if rank == 0:
         print("details ok", flush=True)

@@ -119,7 +119,8 @@ def main() -> None:
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     history = History()
     if args.resume is not None:
-        info = sn.load_checkpoint(args.resume, model, optimizer)
+        inner = model.module if isinstance(model, DistributedDataParallel) else model
+        info = sn.load_checkpoint(args.resume, inner, optimizer)  # a plain model's checkpoint
         assert info["epoch"] == args.initial_epoch, info["epoch"]
         history = History.from_dict(info["extra"]["history"])
     checkpoint = ModelCheckpoint(args.out / "ckpt-{epoch}.npz", history=history)

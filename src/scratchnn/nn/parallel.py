@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -152,8 +152,10 @@ class DistributedDataParallel(Module):
 
     As in PyTorch, the wrapped model is ``ddp.module`` and it is a child module, so
     ``ddp.state_dict()`` keys start with ``"module."`` and ``ddp.load_state_dict`` expects
-    them. To save weights loadable by the unwrapped model (in one process), save
-    ``ddp.module.state_dict()`` (or :func:`unwrap_model`); ``fit``'s checkpoints do.
+    them. Save ``ddp.module.state_dict()`` (or :func:`unwrap_model`) for weights the plain
+    model loads in one process, as ``fit``'s ``ModelCheckpoint`` does; load such a file into
+    ``ddp.module`` (``load_checkpoint(path, ddp.module, optimizer)``), or into the model
+    before wrapping it.
 
     ``bucket_cap_mb``: bucket size in MiB (default 25). ``device_ids``/``output_device``
     must be None (CPU only); ``dim``, ``process_group`` (only the default group exists),
@@ -286,16 +288,6 @@ class DistributedDataParallel(Module):
             if buffers:
                 _broadcast_coalesced(buffers, 0, self.bucket_bytes_cap)
         return self.module(*args, **kwargs)
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
-        """Load ``module.``-prefixed keys (what ``ddp.state_dict()`` gives) as PyTorch does,
-        and also the wrapped model's own keys (a state dict or checkpoint of the plain model,
-        e.g. written by ``ModelCheckpoint``), which go to ``self.module``."""
-        if isinstance(state_dict, Mapping) and state_dict and not any(
-            isinstance(key, str) and key.startswith("module.") for key in state_dict
-        ):
-            return self.module.load_state_dict(state_dict, strict)
-        return super().load_state_dict(state_dict, strict)
 
     def extra_repr(self) -> str:
         return f"world_size={self.world_size}, buckets={len(self._buckets)}"
