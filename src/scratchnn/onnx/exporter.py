@@ -333,7 +333,8 @@ def build_model(
         producer_version=__version__,
         doc_string=doc_string,
     )
-    model.ir_version = min(model.ir_version, 10)  # ONNX Runtime 1.2x reads IR <= 10
+    # the oldest IR version that has this opset: what older ONNX Runtimes can read
+    model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     try:
         onnx.checker.check_model(model, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
