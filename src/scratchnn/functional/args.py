@@ -46,6 +46,7 @@ def dim_aliases(function: FunctionType) -> FunctionType:
     """
     name = function.__name__
     kinds = inspect.Parameter
+    numpy_names = {torch_name: numpy_name for numpy_name, torch_name in ALIASES.items()}
     namespace: dict[str, Any] = {"function": function, "MISSING": MISSING, "both": _both,
                                  "missing": _missing}
     header: list[str] = []
@@ -55,6 +56,9 @@ def dim_aliases(function: FunctionType) -> FunctionType:
     keyword_only_started = after_dim = False
     for parameter in inspect.signature(function).parameters.values():
         pname = parameter.name
+        if parameter.kind in (kinds.VAR_KEYWORD, kinds.POSITIONAL_ONLY):
+            raise TypeError(f"dim_aliases: {name} has a {parameter.kind.description} parameter "
+                            f"({pname}), which the generated wrapper does not support")
         if parameter.kind is kinds.VAR_POSITIONAL:
             header.append(f"*{pname}")
             call.append(f"*{pname}")
@@ -63,7 +67,7 @@ def dim_aliases(function: FunctionType) -> FunctionType:
         if parameter.kind is kinds.KEYWORD_ONLY and not keyword_only_started:
             header.append("*")
             keyword_only_started = True
-        alias = {"dim": "axis", "keepdim": "keepdims"}.get(pname)
+        alias = numpy_names.get(pname)
         after_dim = after_dim or alias is not None
         required = parameter.default is kinds.empty
         if not required:
