@@ -84,13 +84,14 @@ def tabular_classes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x * scales + offsets, labels
 
 
-def tabular_regression(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def tabular_regression(n: int, seed: int = 0, noise: float = 20.0
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Ten features on different scales; the target (about 25 to 350, whole numbers, like a
-    disease-progression score) is mostly linear in 5 of them plus noise."""
+    disease-progression score) is mostly linear in 5 of them plus ``noise`` (its std)."""
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, 10))
     y = 150 + 40 * z[:, 0] - 25 * z[:, 1] + 20 * z[:, 2] + 10 * z[:, 3] * z[:, 4] \
-        + 30 * rng.normal(size=n)
+        + noise * rng.normal(size=n)
     scales = np.array([10, 0.05, 4, 15, 0.5, 100, 1, 2, 30, 0.2])
     offsets = np.array([50, 0, 25, 90, 4, 180, 1, 3, 60, 5])
     return z * scales + offsets, np.clip(np.round(y), 25, 346).astype(int)
