@@ -93,7 +93,7 @@ def add_data_options(parser: argparse.ArgumentParser, target_default: str) -> No
 def add_commands(subparsers: Any) -> None:
     """Add ``train`` to the ``scratchnn`` parser."""
     train = subparsers.add_parser(
-        "train", help="train a network on a CSV file or an IDX pair",
+        "train", help="train a network on a CSV file or images (IDX pair, PNG folders)",
         description=wrap(
             "Train a multi-layer perceptron to predict a column of a CSV file (classes or "
             "numbers) or the class of images. Prints the task it chose, every epoch's "
@@ -161,7 +161,8 @@ def add_commands(subparsers: Any) -> None:
                          help="feed the features unscaled (images are always scaled to [0, 1])")
     train.add_argument("--checkpoint", metavar="PATH",
                        help="where to write the checkpoint (model, optimizer, preprocessing, "
-                            "class names, history) at every improvement; the history goes "
+                            "class names, history): after every epoch that lowers the "
+                            "validation loss (every epoch without validation); the history goes "
                             "beside it as .history.json/.csv (default: DATA-NAME.model.npz "
                             "in the current directory)")
     train.add_argument("--resume", metavar="PATH",
