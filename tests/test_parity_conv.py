@@ -331,3 +331,20 @@ def test_benchmark_cnn_with_pytorch_weights_gives_pytorch_outputs_and_gradients(
     for key, value in theirs.state_dict().items():  # running statistics moved alike
         np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=key)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 9000])
+def test_conv2d_in_batch_chunks_equals_pytorch(monkeypatch: pytest.MonkeyPatch,
+                                               chunk_bytes: int) -> None:
+    """im2col + GEMM run chunk by chunk of the batch (one sample, or a few, per chunk here):
+    the chunks together must give PyTorch's output and gradients, with and without the bias
+    riding in a thin GEMM."""
+    import scratchnn.ops.conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(19)
+    for c_in, padding in ((1, 1), (3, 0), (2, "same")):
+        arrays = [rng.standard_normal((5, c_in, 6, 7)), rng.standard_normal((4, c_in, 3, 3)),
+                  rng.standard_normal(4)]
+        compare(lambda x, w, b, p=padding: F.conv2d(x, w, b, padding=p),
+                lambda x, w, b, p=padding: TF.conv2d(x, w, b, padding=p), arrays, np.float64)

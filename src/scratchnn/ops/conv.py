@@ -34,6 +34,7 @@ from scratchnn.tensor import Function
 
 Pair = tuple[int, int]
 THIN_GEMM = 32  # below this K (= kh*kw*C_in), Conv2d folds the bias into the GEMM
+CHUNK_BYTES = 512 << 10  # im2col + GEMM run over batch chunks of about this many column bytes
 
 
 # ------------------------------------------------------------------ im2col / col2im
@@ -62,34 +63,48 @@ def spans(size: int, out_size: int, kernel: int, stride: int, dilation: int,
     return spans
 
 
-def im2col(x_nhwc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
-           padding: tuple[int, int, int, int], out_size: Pair,
-           out: np.ndarray | None = None) -> np.ndarray:
-    """Columns ``(N, Ho, Wo, kh, kw, C)`` of an ``(N, H, W, C)`` array (see the module
-    docstring); ``padding = (top, bottom, left, right)`` zeros. ``out``: write them there
-    (any array of that shape, e.g. a view into a wider matrix).
-
-    With the (zero-)padded input ``p``, the columns are one strided view of it,
-    ``windows[n, y, x, i, j, c] = p[n, y*sy + i*dy, x*sx + j*dx, c]`` (no copy), and one copy
-    of that view into GEMM layout (each run of ``kw*C`` values is contiguous on both sides
-    when dx = 1).
-    """
-    n, h, w, c = x_nhwc.shape
+def pad_nhwc(x_nhwc: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
+    """``(N, H, W, C)`` with ``padding = (top, bottom, left, right)`` zeros around H and W (the
+    array itself when there is none)."""
     top, bottom, left, right = padding
-    if top or bottom or left or right:
-        padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x_nhwc.dtype)
-        padded[:, top : top + h, left : left + w] = x_nhwc
-        x_nhwc = padded
-    (kh, kw), (ho, wo) = kernel, out_size
-    sn, sh, sw, sc = x_nhwc.strides
-    windows = np.lib.stride_tricks.as_strided(
-        x_nhwc, (n, ho, wo, kh, kw, c),
+    if not (top or bottom or left or right):
+        return x_nhwc
+    n, h, w, c = x_nhwc.shape
+    padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x_nhwc.dtype)
+    padded[:, top : top + h, left : left + w] = x_nhwc
+    return padded
+
+
+def windows(padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
+            out_size: Pair) -> np.ndarray:
+    """The read-only strided view ``(N, Ho, Wo, kh, kw, C)`` of a padded ``(N, H, W, C)``
+    array: ``windows[n, y, x, i, j, c] = padded[n, y*sy + i*dy, x*sx + j*dx, c]`` (no copy)."""
+    sn, sh, sw, sc = padded.strides
+    return np.lib.stride_tricks.as_strided(
+        padded, (padded.shape[0], *out_size, *kernel, padded.shape[3]),
         (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
         writeable=False,
     )
-    cols = np.empty((n, ho, wo, kh, kw, c), dtype=x_nhwc.dtype) if out is None else out
-    np.copyto(cols, windows)
+
+
+def im2col(x_nhwc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
+           padding: tuple[int, int, int, int], out_size: Pair) -> np.ndarray:
+    """Columns ``(N, Ho, Wo, kh, kw, C)`` of an ``(N, H, W, C)`` array (see the module
+    docstring); ``padding = (top, bottom, left, right)`` zeros: the :func:`windows` view of
+    the padded input, copied once into GEMM layout (runs of ``kw*C`` contiguous values on both
+    sides when dx = 1)."""
+    view = windows(pad_nhwc(x_nhwc, padding), kernel, stride, dilation, out_size)
+    cols = np.empty(view.shape, dtype=x_nhwc.dtype)
+    np.copyto(cols, view)
     return cols
+
+
+def _sample_chunks(n: int, row_bytes: int) -> list[slice]:
+    """Slices of the batch whose column blocks take about ``CHUNK_BYTES``: small enough to
+    stay in the CPU cache between im2col's copy and the GEMM that reads it (and never a
+    fresh multi-megabyte allocation per step), large enough for an efficient GEMM."""
+    step = max(1, CHUNK_BYTES // max(row_bytes, 1))
+    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
 
 def col2im(cols: np.ndarray, in_size: Pair, stride: Pair, dilation: Pair,
@@ -142,27 +157,6 @@ def _weight_from_matrix(matrix: np.ndarray, shape: tuple[int, ...]) -> np.ndarra
     return np.ascontiguousarray(matrix.reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1))
 
 
-def _conv_input_grad(g_nhwc: np.ndarray, w_mat: np.ndarray, in_size: Pair, w_shape: tuple,
-                     padding: tuple[int, int, int, int], dilation: Pair) -> np.ndarray | None:
-    """dx of a stride-1 convolution as another convolution: g correlated with the flipped
-    kernel, ``dx[n, y, x, c] = sum_{i,j,o} g_pad[n, y + i*dy, x + j*dx, o] w[o, c, kh-1-i,
-    kw-1-j]``, where g is padded by ``d*(k-1) - pad`` on each side. One im2col and one GEMM
-    with K = kh*kw*C_out (instead of a GEMM with K = C_out, then 9 strided adds of col2im).
-    None when a padding exceeds d*(k-1) (then col2im does it)."""
-    c_out, c_in, kh, kw = w_shape
-    extent = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
-    pads = (extent[0] - padding[0], extent[0] - padding[1], extent[1] - padding[2],
-            extent[1] - padding[3])
-    if min(pads) < 0:
-        return None
-    flipped = w_mat.reshape(kh, kw, c_in, c_out)[::-1, ::-1].transpose(0, 1, 3, 2)
-    flipped = np.ascontiguousarray(flipped).reshape(kh * kw * c_out, c_in)
-    cols = im2col(g_nhwc, (kh, kw), (1, 1), dilation, pads, in_size)
-    n = g_nhwc.shape[0]
-    return np.matmul(cols.reshape(-1, kh * kw * c_out), flipped).reshape(n, *in_size, c_in)
-
-
-# ------------------------------------------------------------------------- Conv2d
 class Conv2d(Function):
     """2-D cross-correlation, PyTorch's ``conv2d``.
 
@@ -170,15 +164,24 @@ class Conv2d(Function):
     out: (N, C_out, Ho, Wo),  Ho = floor((H + top + bottom - dy*(kh-1) - 1)/sy) + 1.
 
     out[n, o, y, x] = b[o] + sum_{c,i,j} w[o, c, i, j] x_pad[n, g*Cg + c, y*sy + i*dy, x*sx + j*dx]
-    (o in group g). As matrices (one group): ``out = cols @ W_mat + b``;
-    ``dW_mat = cols^T @ g``, ``db = g summed over N, Ho, Wo``, ``dx = col2im(g @ W_mat^T)``.
-    With groups, the same per group (a batched matmul over the groups).
+    (o in group g). As matrices (one group): ``out = cols @ W_mat + b``, with
+    ``W_mat[(i, j, c), o] = w[o, c, i, j]``. Backward: ``dW_mat = cols^T @ g``,
+    ``db = g summed over N, Ho, Wo``, and ``dx = col2im(g @ W_mat^T)``, which for stride 1 is
+    itself a convolution: ``dx = im2col(g padded by d*(k-1) - pad) @ W_flipped``
+    (``W_flipped[(i, j, o), c] = w[o, c, kh-1-i, kw-1-j]``).
+
+    The columns are built and multiplied batch chunk by batch chunk (``_sample_chunks``) in
+    one reused buffer that stays in cache; they are not kept for the backward pass, which
+    rebuilds them from the saved (padded) input: a copy costs less than keeping, then
+    re-reading from memory, a matrix kh*kw times the size of the input. A thin GEMM
+    (``K < THIN_GEMM``, e.g. 3x3 on one channel) carries the bias as a column of ones (so
+    ``dW``'s GEMM also gives ``db``). With groups, the same per group (a batched matmul).
 
     Options: stride, dilation (pairs), padding = (top, bottom, left, right), groups.
     The output is an NCHW view of NHWC memory (see the module docstring).
     """
 
-    saves_inputs = False  # keeps the columns and the weight matrix (copies)
+    saves_inputs = False  # keeps a (padded, channels-last) copy of x and the weight matrix
 
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0),
                 dilation=(1, 1), groups=1):
@@ -191,80 +194,142 @@ class Conv2d(Function):
                 f"the kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded "
                 f"input ({h + padding[0] + padding[1]}, {w + padding[2] + padding[3]})"
             )
-        rows, k = n * ho * wo, kh * kw * c_group
-        ones_column = bias is not None and groups == 1 and k < THIN_GEMM
+        settings = (stride, padding, dilation, groups, (ho, wo))
+        if groups > 1:
+            return self._grouped_forward(x, weight, bias, settings)
+        k = kh * kw * c_group
+        ones_column = bias is not None and k < THIN_GEMM
+        w_mat = _weight_matrix(weight)
         if ones_column:
-            # A thin GEMM (e.g. K = 9 for a 3x3 kernel on one channel) takes the bias as one
-            # more column of ones in ``cols`` and one more row of ``W_mat``: no separate pass
-            # over the (largest) output to add it, and dW's GEMM then yields db as its last row.
-            cols = np.empty((rows, k + 1), dtype=x.dtype)
-            cols[:, k] = 1
-            columns = cols[:, :k]
-            columns.shape = (n, ho, wo, kh, kw, c_group)  # a view (setting .shape never copies)
-            im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo), out=columns)
-            w_mat = np.concatenate([_weight_matrix(weight), bias[np.newaxis]])
-            out = np.matmul(cols, w_mat)
-        elif groups == 1:
-            cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
-            w_mat = _weight_matrix(weight)
-            out = np.matmul(cols.reshape(rows, -1), w_mat)
-            if bias is not None:
-                out += bias
-        else:
-            cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
-            # (rows, kh*kw, G, Cg) -> (G, rows, kh*kw*Cg): one GEMM per group, batched
-            cols = cols.reshape(rows, kh * kw, groups, c_group).transpose(2, 0, 1, 3)
-            cols = np.ascontiguousarray(cols).reshape(groups, rows, kh * kw * c_group)
-            w_mat = np.ascontiguousarray(
-                weight.reshape(groups, c_out // groups, c_group, kh, kw).transpose(0, 3, 4, 2, 1)
-            ).reshape(groups, kh * kw * c_group, c_out // groups)
-            out = np.matmul(cols, w_mat).transpose(1, 0, 2).reshape(rows, c_out)
-            if bias is not None:
-                out += bias
-        self.saved = (cols, w_mat, x.shape, weight.shape, (ho, wo),
-                      (stride, padding, dilation, groups), ones_column)
-        return nchw_view(out.reshape(n, ho, wo, c_out))
+            w_mat = np.concatenate([w_mat, bias[np.newaxis].astype(w_mat.dtype)])
+        padded = pad_nhwc(nhwc(x), padding)
+        view = windows(padded, (kh, kw), stride, dilation, (ho, wo))
+        out = np.empty((n, ho, wo, c_out), dtype=x.dtype)
+        for chunk, cols in _column_blocks(view, ones_column):
+            np.matmul(cols, w_mat, out=out[chunk].reshape(len(cols), c_out))
+        if bias is not None and not ones_column:
+            out += bias
+        self.saved = (padded, w_mat, x.shape, weight.shape, settings, ones_column)
+        return nchw_view(out)
 
     def backward(self, grad_output):
-        cols, w_mat, x_shape, w_shape, (ho, wo), settings, ones_column = self.saved
-        stride, padding, dilation, groups = settings
+        if self.saved[-1] == "grouped":
+            return self._grouped_backward(grad_output)
+        padded, w_mat, x_shape, w_shape, settings, ones_column = self.saved
+        stride, padding, dilation, _, (ho, wo) = settings
+        n, c_in, h, w = x_shape
+        c_out, _, kh, kw = w_shape
+        g = nhwc(grad_output)  # (N, Ho, Wo, C_out)
+        needs = self.needs_input_grad
+        has_bias = len(needs) > 2
+        grad_x = grad_w = grad_b = None
+        if needs[1] or (ones_column and needs[2]):
+            view = windows(padded, (kh, kw), stride, dilation, (ho, wo))
+            dw = np.zeros(w_mat.shape, dtype=w_mat.dtype)
+            for chunk, cols in _column_blocks(view, ones_column):
+                dw += np.matmul(cols.T, g[chunk].reshape(len(cols), c_out))
+            if ones_column:
+                dw, grad_b = dw[:-1], dw[-1]
+            grad_w = _weight_from_matrix(dw, w_shape)
+        if has_bias and needs[2] and not ones_column:
+            grad_b = g.reshape(-1, c_out).sum(axis=0)
+        if needs[0]:
+            if ones_column:
+                w_mat = w_mat[:-1]
+            grad_x = _conv_input_grad(g, w_mat, (h, w), w_shape, stride, padding, dilation)
+            grad_x = nchw_view(grad_x)
+        return grad_x, (grad_w if needs[1] else None), (grad_b if has_bias and needs[2]
+                                                        else None)
+
+    # -------------------------------------------------------------- groups > 1
+    def _grouped_forward(self, x, weight, bias, settings):
+        """(rows, kh*kw, G, Cg) -> (G, rows, kh*kw*Cg): one GEMM per group, batched."""
+        stride, padding, dilation, groups, (ho, wo) = settings
+        n = x.shape[0]
+        c_out, c_group, kh, kw = weight.shape
+        rows = n * ho * wo
+        cols = im2col(nhwc(x), (kh, kw), stride, dilation, padding, (ho, wo))
+        cols = cols.reshape(rows, kh * kw, groups, c_group).transpose(2, 0, 1, 3)
+        cols = np.ascontiguousarray(cols).reshape(groups, rows, kh * kw * c_group)
+        w_mat = np.ascontiguousarray(
+            weight.reshape(groups, c_out // groups, c_group, kh, kw).transpose(0, 3, 4, 2, 1)
+        ).reshape(groups, kh * kw * c_group, c_out // groups)
+        out = np.matmul(cols, w_mat).transpose(1, 0, 2).reshape(rows, c_out)
+        if bias is not None:
+            out += bias
+        self.saved = (cols, w_mat, x.shape, weight.shape, settings, "grouped")
+        return nchw_view(out.reshape(n, ho, wo, c_out))
+
+    def _grouped_backward(self, grad_output):
+        cols, w_mat, x_shape, w_shape, settings, _ = self.saved
+        stride, padding, dilation, groups, (ho, wo) = settings
         n, c_in, h, w = x_shape
         c_out, c_group, kh, kw = w_shape
         g = nhwc(grad_output).reshape(n * ho * wo, c_out)
         needs = self.needs_input_grad
         grad_x = grad_w = grad_b = None
-        if ones_column:  # the bias row of W_mat: its gradient is the last row of dW_mat
-            w_mat = w_mat[:-1]
-            if needs[1] or needs[2]:
-                dw = np.matmul(cols.T, g)
-                grad_w = _weight_from_matrix(dw[:-1], w_shape) if needs[1] else None
-                grad_b = dw[-1] if needs[2] else None
-        elif groups == 1 and needs[1]:
-            grad_w = _weight_from_matrix(np.matmul(cols.reshape(len(g), -1).T, g), w_shape)
-        if groups == 1 and needs[0]:
-            grad_x = _conv_input_grad(g.reshape(n, ho, wo, c_out), w_mat, (h, w), w_shape,
-                                      padding, dilation) if stride == (1, 1) else None
-            if grad_x is None:
-                dcols = np.matmul(g, w_mat.T).reshape(n, ho, wo, kh, kw, c_in)
-        elif groups > 1:
-            g_groups = g.reshape(len(g), groups, c_out // groups).transpose(1, 0, 2)
-            if needs[1]:
-                dw = np.matmul(cols.transpose(0, 2, 1), g_groups)  # (G, kh*kw*Cg, Cout/G)
-                grad_w = np.ascontiguousarray(
-                    dw.reshape(groups, kh, kw, c_group, c_out // groups).transpose(0, 4, 3, 1, 2)
-                ).reshape(w_shape)
-            if needs[0]:
-                dcols = np.matmul(g_groups, w_mat.transpose(0, 2, 1))  # (G, rows, kh*kw*Cg)
-                dcols = dcols.reshape(groups, n, ho, wo, kh, kw, c_group)
-                dcols = np.ascontiguousarray(dcols.transpose(1, 2, 3, 4, 5, 0, 6))
-                dcols = dcols.reshape(n, ho, wo, kh, kw, c_in)
-        if needs[0] and grad_x is None:
-            grad_x = col2im(dcols, (h, w), stride, dilation, padding)
-        if grad_x is not None:
-            grad_x = nchw_view(grad_x)
-        if len(needs) > 2 and needs[2] and not ones_column:
+        g_groups = g.reshape(len(g), groups, c_out // groups).transpose(1, 0, 2)
+        if needs[1]:
+            dw = np.matmul(cols.transpose(0, 2, 1), g_groups)  # (G, kh*kw*Cg, Cout/G)
+            grad_w = np.ascontiguousarray(
+                dw.reshape(groups, kh, kw, c_group, c_out // groups).transpose(0, 4, 3, 1, 2)
+            ).reshape(w_shape)
+        if needs[0]:
+            dcols = np.matmul(g_groups, w_mat.transpose(0, 2, 1))  # (G, rows, kh*kw*Cg)
+            dcols = dcols.reshape(groups, n, ho, wo, kh, kw, c_group)
+            dcols = np.ascontiguousarray(dcols.transpose(1, 2, 3, 4, 5, 0, 6))
+            dcols = dcols.reshape(n, ho, wo, kh, kw, c_in)
+            grad_x = nchw_view(col2im(dcols, (h, w), stride, dilation, padding))
+        if len(needs) > 2 and needs[2]:
             grad_b = g.sum(axis=0)
         return grad_x, grad_w, grad_b
+
+
+def _column_blocks(view: np.ndarray, ones_column: bool = False):
+    """For each batch chunk: (the chunk's slice, its im2col matrix ``(rows, K[+1])``), the
+    matrix copied from the windows ``view`` into one buffer reused by every chunk (with a
+    last column of ones when ``ones_column``)."""
+    n, ho, wo, kh, kw, c = view.shape
+    k = kh * kw * c
+    width = k + ones_column
+    chunks = _sample_chunks(n, ho * wo * width * view.itemsize)
+    buffer = np.empty((min(n, chunks[0].stop) * ho * wo, width), dtype=view.dtype)
+    if ones_column:
+        buffer[:, k] = 1
+    for chunk in chunks:
+        rows = (chunk.stop - chunk.start) * ho * wo
+        cols = buffer[:rows]
+        target = cols[:, :k]
+        target.shape = (chunk.stop - chunk.start, ho, wo, kh, kw, c)  # a view, never a copy
+        np.copyto(target, view[chunk])
+        yield chunk, cols
+
+
+def _conv_input_grad(g: np.ndarray, w_mat: np.ndarray, in_size: Pair, w_shape: tuple,
+                     stride: Pair, padding: tuple[int, int, int, int],
+                     dilation: Pair) -> np.ndarray:
+    """dx (N, H, W, C_in) of a convolution from g (N, Ho, Wo, C_out).
+
+    Stride 1: a convolution of g with the flipped kernel, ``dx[n, y, x, c] = sum_{i,j,o}
+    g_pad[n, y + i*dy, x + j*dx, o] w[o, c, kh-1-i, kw-1-j]``, g padded by ``d*(k-1) - pad``
+    on each side: im2col + GEMM chunk by chunk, no col2im. Otherwise (or when a padding
+    exceeds d*(k-1)): ``dcols = g @ W_mat^T`` and col2im's strided adds.
+    """
+    c_out, c_in, kh, kw = w_shape
+    n, ho, wo, _ = g.shape
+    extent = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
+    pads = (extent[0] - padding[0], extent[0] - padding[1], extent[1] - padding[2],
+            extent[1] - padding[3])
+    if stride != (1, 1) or min(pads) < 0:
+        dcols = np.matmul(g.reshape(-1, c_out), w_mat.T).reshape(n, ho, wo, kh, kw, c_in)
+        return col2im(dcols, in_size, stride, dilation, padding)
+    flipped = w_mat.reshape(kh, kw, c_in, c_out)[::-1, ::-1].transpose(0, 1, 3, 2)
+    flipped = np.ascontiguousarray(flipped).reshape(kh * kw * c_out, c_in)
+    view = windows(pad_nhwc(g, pads), (kh, kw), (1, 1), dilation, in_size)
+    grad = np.empty((n, *in_size, c_in), dtype=g.dtype)
+    for chunk, cols in _column_blocks(view):
+        np.matmul(cols, flipped, out=grad[chunk].reshape(len(cols), c_in))
+    return grad
 
 
 class ConvTranspose2d(Function):
