@@ -290,3 +290,30 @@ def test_assigning_a_grad_checks_shape_and_dtype():
     w.grad = sn.ones(2, dtype=np.float64)
     (w * 2).sum().backward()
     np.testing.assert_array_equal(w.grad.data, [3.0, 3.0])
+
+
+def test_setitem_mixing_integers_and_index_arrays_places_dims_as_torch(torch):
+    values = np.arange(24.0).reshape(2, 3, 4)
+    patch = np.arange(6.0).reshape(3, 2) * 10
+
+    def run(lib, record):
+        base = lib.tensor(values, requires_grad=record)
+        x = base * 1.0 if record else base.clone()
+        v = lib.tensor(patch, requires_grad=record)
+        x[0, :, [1, 2]] = v
+        if record:
+            (x * x).sum().backward()
+            return x.detach().numpy(), np.asarray(base.grad), np.asarray(v.grad)
+        return (x.numpy(),)
+
+    for record in (False, True):
+        for ours, theirs in zip(run(sn, record), run(torch, record), strict=True):
+            np.testing.assert_allclose(ours, theirs)
+
+
+def test_writing_into_an_expanded_tensor_says_to_clone_it():
+    x = sn.tensor([[1.0], [2.0]]).expand(2, 3)
+    with pytest.raises(RuntimeError, match="clone"):
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="clone"):
+        x[0, 0] = 5.0

@@ -432,6 +432,8 @@ class Tensor:
         recording = _grad_enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
         )
+        if not self.data.flags.writeable:
+            raise _read_only_error(name)
         if recording:
             if self.grad_fn is None and self.requires_grad:
                 raise RuntimeError(
@@ -592,8 +594,11 @@ class Tensor:
         index = _index_arrays(index)
         if not (_grad_enabled and (self.requires_grad or (isinstance(value, Tensor)
                                                          and value.requires_grad))):
+            if not self.data.flags.writeable:
+                raise _read_only_error("setitem")
+            target, index = _functional.torch_index_target(self.data, index)
             try:
-                self.data[index] = value.data if isinstance(value, Tensor) else value
+                target[index] = value.data if isinstance(value, Tensor) else value
             except (TypeError, ValueError) as error:
                 raise type(error)(f"setitem: {error}") from None
             self._version[0] += 1
@@ -772,6 +777,15 @@ class Tensor:
 
     def matmul(self, other: ArrayLike) -> Tensor:
         return _functional.matmul(self, other)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        return _functional.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return _functional.bmm(self, mat2)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _functional.outer(self, vec2)
 
     def maximum(self, other: ArrayLike) -> Tensor:
         return _functional.maximum(self, other)
@@ -1004,6 +1018,9 @@ class Tensor:
     def norm(self, p: Any = 'fro', dim: Any = None, keepdim: bool = False) -> Tensor:
         return _functional.norm(self, p, dim, keepdim)
 
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return _functional.logsumexp(self, dim, keepdim)
+
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
         return _functional.cumsum(self, dim, dtype=dtype)
 
@@ -1131,6 +1148,14 @@ def _cast_error(name: str, result: Any, wanted: Any) -> RuntimeError:
     return RuntimeError(
         f"{name}: result type {np.dtype(result)} can't be cast to the desired output type "
         f"{np.dtype(wanted)} (in-place ops keep the tensor's dtype)"
+    )
+
+
+def _read_only_error(name: str) -> RuntimeError:
+    return RuntimeError(
+        f"{name}: unsupported operation: more than one element of the written-to tensor refers "
+        "to a single memory location (an expand()ed tensor, or one made from a read-only "
+        "array); clone() it first"
     )
 
 

@@ -264,10 +264,27 @@ def test_dropout_rejects_probabilities_outside_zero_one(p):
         nn.Dropout(p)
 
 
-def test_dropout_repr_equals_torch_and_inplace_is_refused(torch):
+def test_dropout_repr_equals_torch_and_inplace_is_accepted(torch):
     assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25))
-    with pytest.raises(NotImplementedError):
-        nn.Dropout(0.5, inplace=True)
+    assert repr(nn.Dropout(0.5, inplace=True)) == repr(torch.nn.Dropout(0.5, inplace=True))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("GELU", {}), ("GELU", {"approximate": "tanh"}), ("SiLU", {}), ("ELU", {"alpha": 0.7}),
+    ("Softplus", {"beta": 2.0, "threshold": 5.0}), ("ReLU", {"inplace": True}),
+    ("LeakyReLU", {"negative_slope": 0.2, "inplace": True}),
+])
+def test_activation_modules_match_torch(torch, name, kwargs):
+    values = np.linspace(-4, 4, 17, dtype=np.float64)
+    ours = getattr(nn, name)(**kwargs)
+    theirs = getattr(torch.nn, name)(**kwargs)
+    assert repr(ours) == repr(theirs)
+    x = Tensor(values, dtype=np.float64, requires_grad=True)
+    t = torch.tensor(values, requires_grad=True)
+    x_in, t_in = x * 1.0, t * 1.0
+    ours(x_in).sum().backward()
+    theirs(t_in).sum().backward()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6, atol=1e-12)
 
 
 def test_identity_ignores_its_arguments():

@@ -133,6 +133,17 @@ def getitem(x: Tensor, index: Any) -> Tensor:
                          f"{error}") from None
 
 
+def torch_index_target(array: np.ndarray, index: Any) -> tuple[np.ndarray, Any]:
+    """Where ``array[index] = value`` writes, PyTorch's way: for an index that mixes integers
+    with index arrays, the view the integers select and the rest of the index (so the arrays'
+    dims stay in place); otherwise ``array`` and ``index`` unchanged."""
+    split = split_integers(index, array.ndim)
+    if split is None:
+        return array, index
+    select, rest = split
+    return array[select], rest
+
+
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """A copy of x with ``x[index] = value`` (value broadcast to ``x[index]``'s shape); what
     ``x[index] = value`` records when gradients flow."""
@@ -144,8 +155,10 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     if value.dtype != x.dtype:
         value = Tensor._make(value.data.astype(x.dtype)) if not value.requires_grad else (
             ops.Cast.apply(value, dtype=x.dtype))
+    split = split_integers(index, x.ndim)
+    select, index = (None, index) if split is None else split
     try:
-        return ops.IndexPut.apply(x, value, index=index)
+        return ops.IndexPut.apply(x, value, index=index, select=select)
     except (IndexError, ValueError) as error:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: "
                          f"{error}") from None

@@ -10,6 +10,8 @@ from scratchnn.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from scratchnn.nn.dropout import Dropout2d
 from scratchnn.nn.embedding import Embedding
 from scratchnn.nn.layers import (
+    ELU,
+    GELU,
     Dropout,
     Flatten,
     Identity,
@@ -22,7 +24,9 @@ from scratchnn.nn.layers import (
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
 )
 from scratchnn.nn.loss import (
@@ -38,6 +42,10 @@ from scratchnn.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, Laye
 from scratchnn.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
+    "Softplus",
+    "SiLU",
+    "GELU",
+    "ELU",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BatchNorm1d",
