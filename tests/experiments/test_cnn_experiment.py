@@ -61,3 +61,8 @@ def test_short_run(tmp_path, capsys):
                 "filters.png"} <= set(metrics["plots"])
         for name in metrics["plots"]:
             assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_unknown_optimizer_is_named():
+    with pytest.raises(ValueError, match="'adam' or 'sgd'"):
+        cnn.run(optimizer="lbfgs")
