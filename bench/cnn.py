@@ -349,6 +349,39 @@ def torch_twin_accuracy(epochs: int = 3, seed: int = 0, limit: int | None = None
     return float((contestant.predict(x_test) == y_test).mean() * 100)
 
 
+def cpu_time_row(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int,
+                 repeats: int) -> dict[str, Any]:
+    """Every contestant on ONE thread (OpenBLAS and torch), timed by this process's CPU time
+    (``time.process_time``), interleaved: what each does per step, free of the scheduling
+    stalls that other processes inflict on 2-thread BLAS calls on a busy machine."""
+    weights = initial_weights()
+    runs = {name: build(x, y, batch_size, steps, weights) for name, build in BUILDERS.items()}
+    for contestant in runs.values():
+        contestant.run()
+    per_step: dict[str, list[float]] = {name: [] for name in runs}
+    for round_number in range(repeats):
+        for name, contestant in runs.items():
+            start = time.process_time()
+            contestant.run()
+            per_step[name].append((time.process_time() - start) / steps * 1000)
+        log(f"  cpu b{batch_size} round {round_number + 1}/{repeats}: " + ", ".join(
+            f"{name} {values[-1]:.1f} ms" for name, values in per_step.items()))
+    stats = {name: summary(values) for name, values in per_step.items()}
+    return {
+        "description": f"CNN training step, batch {batch_size}, CPU time on one thread",
+        "unit": "ms",
+        "batch_size": batch_size,
+        "contestants": {name: {"label": LABELS[name], **stats[name]} for name in stats},
+        "checks": [
+            ratio("scratchnn / PyTorch eager (1 thread)", "scratchnn", "torch", stats, None),
+            ratio("scratchnn / hand-written NumPy CNN (1 thread)", "scratchnn", "numpy", stats,
+                  None),
+            ratio("scratchnn / its matmuls alone (1 thread)", "scratchnn", "matmuls", stats,
+                  None),
+        ],
+    }
+
+
 def rss_child(library: str, limit: int | None, threads: int) -> dict[str, Any]:
     """In a fresh process: load the data, train one CNN epoch at batch 64, report peak RSS."""
     x, y = load_images(limit=limit)
@@ -444,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="training images to load (default all 60,000)")
     parser.add_argument("--profile", type=int, default=None, metavar="BATCH",
                         help="cProfile scratchnn's steps at this batch size instead")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="instead of wall time on all threads: CPU time of each contestant "
+                        "on one thread (run with OPENBLAS_NUM_THREADS=1)")
     parser.add_argument("--torch-accuracy", action="store_true",
                         help="instead: train PyTorch like 'scratchnn run cnn' (same init, same "
                         "shuffles, 3 epochs) and print its test accuracy")
@@ -471,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print(profile(x, y, args.profile, max(5, 2000 // args.profile)))
         return 0
+    if args.cpu_time and threads != 1:
+        parser.error("--cpu-time needs numpy's BLAS on one thread: set OPENBLAS_NUM_THREADS=1")
     workloads.set_torch_threads(threads)
     import torch
 
@@ -480,7 +518,10 @@ def main(argv: list[str] | None = None) -> int:
     for batch_size in args.batch or [64, 256]:
         steps = max(3, round(args.seconds / (0.04 * batch_size / 64)))
         log(f"cnn batch {batch_size}: {steps} steps per timed run ...")
-        rows[f"cnn_b{batch_size}"] = step_row(x, y, batch_size, steps, args.repeats, 0.25)
+        if args.cpu_time:
+            rows[f"cnn_cpu_b{batch_size}"] = cpu_time_row(x, y, batch_size, steps, args.repeats)
+        else:
+            rows[f"cnn_b{batch_size}"] = step_row(x, y, batch_size, steps, args.repeats, 0.25)
     if args.rss:
         log("rss ...")
         rows["cnn_rss"] = rss_row(args.limit, threads, 1)

@@ -45,16 +45,21 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 
 def build_cnn(in_channels: int = 1, num_classes: int = 10, image_size: int | tuple[int, int] = 28,
-              ) -> nn.Sequential:
+              batch_norm: bool = False) -> nn.Sequential:
     """The benchmark CNN for ``(N, in_channels, H, W)`` images (H and W divisible by 4):
     two [3x3 conv (32, then 64 maps, 'same' size), ReLU, 2x2 max pool] blocks, then
-    ``Linear(64 * H/4 * W/4, 128)``, ReLU, ``Linear(128, num_classes)``."""
+    ``Linear(64 * H/4 * W/4, 128)``, ReLU, ``Linear(128, num_classes)``. ``batch_norm``: a
+    BatchNorm2d after each convolution."""
     height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
     if height % 4 or width % 4 or height < 4 or width < 4:
         raise ValueError(f"build_cnn: image size {(height, width)} must be divisible by 4")
+
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        norm = [nn.BatchNorm2d(c_out)] if batch_norm else []
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), *norm, nn.ReLU(), nn.MaxPool2d(2)]
+
     return nn.Sequential(
-        nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        *block(in_channels, 32), *block(32, 64),
         nn.Flatten(), nn.Linear(64 * (height // 4) * (width // 4), 128), nn.ReLU(),
         nn.Linear(128, num_classes),
     )
@@ -107,7 +112,7 @@ def predict(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.
 def run(seed: int = DEFAULT_SEED, epochs: int = 3, out: str | Path | None = None,
         lr: float | None = None, dataset: str = "fashion-mnist", data: str | Path | None = None,
         train_size: int | None = None, test_size: int | None = None,
-        optimizer: str = "adam") -> dict[str, Any]:
+        optimizer: str = "adam", batch_norm: bool = False) -> dict[str, Any]:
     """Train the CNN and evaluate it; write ``metrics.json`` and the plots.
     ``optimizer``: 'adam' (lr 0.001 unless given) or 'sgd' (seed 002's: lr 0.01 unless given,
     momentum 0.9). ``train_size``/``test_size`` use only the first N images (quick checks)."""
@@ -123,16 +128,19 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 3, out: str | Path | None = None
     test_loader = DataLoader(test_set, batch_size=1000, shuffle=False)
     print(f"{dataset}: {len(train_set)} training images, {len(test_set)} test images")
 
-    model = build_cnn()
+    model = build_cnn(batch_norm=batch_norm)
     print(model)
     criterion = nn.CrossEntropyLoss()
+    scheduler = None
     if optimizer == "adam":
         opt: optim.Optimizer = optim.Adam(model.parameters(), lr=lr)
+        # the learning rate drops 10x for the third epoch (and every second epoch after)
+        scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
     else:
         opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     print(f"{type(opt).__name__}, lr {lr}, batch {BATCH_SIZE}, {epochs} epochs")
     start = time.perf_counter()
-    history = fit(model, criterion, opt, train_loader, epochs=epochs,
+    history = fit(model, criterion, opt, train_loader, epochs=epochs, scheduler=scheduler,
                   val_loader=test_loader, callbacks=[LossReport()], verbose=0)
     seconds = time.perf_counter() - start
 
@@ -169,6 +177,8 @@ def run(seed: int = DEFAULT_SEED, epochs: int = 3, out: str | Path | None = None
         "lr": lr,
         "momentum": 0.9 if optimizer == "sgd" else None,
         "batch_size": BATCH_SIZE,
+        "lr_schedule": "StepLR(step_size=2, gamma=0.1)" if scheduler is not None else None,
+        "batch_norm": batch_norm,
         "model": repr(model),
         "parameters": sum(p.numel() for p in model.parameters()),
         "n_train": len(train_set),
