@@ -10,8 +10,9 @@ from scratchnn.data import (
     TensorDataset,
     random_split,
 )
+from scratchnn.utils.data import distributed
 
 __all__ = [
     "DataLoader", "Dataset", "DistributedSampler", "Sampler", "Subset", "TensorDataset",
-    "random_split",
+    "distributed", "random_split",
 ]
