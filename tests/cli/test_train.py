@@ -357,7 +357,7 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_a_traceback(work: Pa
     process.stdout.close()
     _, stderr = process.communicate(timeout=120)
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr.decode()
-    assert process.returncode == 141
+    assert process.returncode == 141, stderr.decode()
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(work: Path) -> None:

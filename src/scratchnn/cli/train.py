@@ -585,6 +585,8 @@ def train_command(args: argparse.Namespace) -> int:
     except TrainingDiverged as error:
         raise usage_error(_diverged_message(error, args, saver, checkpoint, initial_epoch,
                                             samples)) from None
+    except BrokenPipeError:
+        raise  # stdout closed by the reader (``| head``): the CLI's quiet exit, not a write error
     except OSError as error:
         raise usage_error(f"{checkpoint}: cannot write the checkpoint: "
                           f"{error.strerror or error}") from None

@@ -7,14 +7,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scratchnn.data.dataset import DataError
-
-if TYPE_CHECKING:
-    from scratchnn.data.samples import Samples
 
 __all__ = ["load_png_folders", "png_folders", "read_png"]
 
@@ -62,11 +58,11 @@ def png_folders(directory: str | os.PathLike[str]) -> dict[str, list[Path]]:
     return folders
 
 
-def load_png_folders(directory: str | os.PathLike[str]) -> Samples:
-    """Every PNG of every class folder: features (N, H*W) float32 0..255, target the folder
-    names (strings), all images of the first one's size."""
-    from scratchnn.data.samples import Samples
-
+def load_png_folders(directory: str | os.PathLike[str]
+                     ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], int]:
+    """Every PNG of every class folder: (features (N, H*W) float32 0..255, target (N,) the
+    folder names as strings, the image shape, the number of folders); all images must have the
+    first one's size."""
     folders = png_folders(directory)
     if len(folders) < 1:
         raise DataError(f"{directory}: no class folders with PNG images")
@@ -77,6 +73,4 @@ def load_png_folders(directory: str | os.PathLike[str]) -> Samples:
             shape = shape or image.shape
             rows.append(image.reshape(-1))
             labels.append(name)
-    return Samples(source=f"{directory} ({len(rows)} PNG images in {len(folders)} folders)",
-                   kind="png", features=np.stack(rows), target=np.array(labels),
-                   image_shape=tuple(int(s) for s in shape), scale=1 / 255)
+    return np.stack(rows), np.array(labels), tuple(int(s) for s in shape), len(folders)

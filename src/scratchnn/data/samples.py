@@ -26,6 +26,7 @@ import numpy as np
 from scratchnn.data.csv import CsvTable, read_csv
 from scratchnn.data.dataset import DataError
 from scratchnn.data.idx import read_idx
+from scratchnn.data.images import load_png_folders, png_folders
 
 __all__ = ["Samples", "load_idx_pair", "load_image_directory", "load_samples", "match_columns",
            "read_table"]
@@ -116,12 +117,13 @@ def load_image_directory(directory: str | os.PathLike[str], prefixes: Sequence[s
                          ) -> Samples:
     """An IDX pair when the directory has IDX files, else PNG images in class folders
     (``DIR/CLASS/*.png``, see :mod:`scratchnn.data.images`)."""
-    from scratchnn.data.images import load_png_folders, png_folders
-
     directory = Path(directory)
     has_idx = any("idx" in p.name and "ubyte" in p.name for p in directory.iterdir())
     if not has_idx and png_folders(directory):
-        return load_png_folders(directory)
+        features, target, shape, n_folders = load_png_folders(directory)
+        return Samples(source=f"{directory} ({len(features)} PNG images in {n_folders} folders)",
+                       kind="png", features=features, target=target, image_shape=shape,
+                       scale=1 / 255)
     return load_idx_pair(directory, prefixes)
 
 
