@@ -328,8 +328,9 @@ def step_row(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int, repeats:
 
 
 def torch_twin_accuracy(epochs: int = 3, seed: int = 0, limit: int | None = None) -> float:
-    """PyTorch trained like ``scratchnn run cnn`` (the experiment's seed): the same initial
-    weights (scratchnn's ``build_cnn`` after ``manual_seed(seed)``), the same shuffles (the
+    """PyTorch trained like the cnn experiment's seed-002 recipe
+    (``experiments.cnn.run(optimizer="sgd", batch_norm=False)``): the same initial weights
+    (scratchnn's ``build_cnn()`` after ``manual_seed(seed)``), the same shuffles (the
     permutations its DataLoader draws next), batch 64, SGD lr 0.01 momentum 0.9; returns the
     test accuracy in percent after ``epochs`` epochs."""
     import scratchnn
@@ -481,8 +482,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of wall time on all threads: CPU time of each contestant "
                         "on one thread (run with OPENBLAS_NUM_THREADS=1)")
     parser.add_argument("--torch-accuracy", action="store_true",
-                        help="instead: train PyTorch like 'scratchnn run cnn' (same init, same "
-                        "shuffles, 3 epochs) and print its test accuracy")
+                        help="instead: train PyTorch like the cnn experiment with SGD and no "
+                        "BatchNorm (same init, same shuffles, 3 epochs); print its test accuracy")
     parser.add_argument("--rss-child", choices=("scratchnn", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--max-wait", type=float, default=30.0,

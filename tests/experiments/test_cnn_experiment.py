@@ -38,6 +38,10 @@ def test_build_cnn_shapes_and_parameter_count():
     assert wide(Tensor(np.zeros((1, 3, 32, 16), dtype=np.float32))).shape == (1, 5)
     with pytest.raises(ValueError, match="divisible by 4"):
         cnn.build_cnn(image_size=30)
+    normed = cnn.build_cnn(batch_norm=True)  # + 2 x (32 + 64) BatchNorm weights and biases
+    assert sum(p.numel() for p in normed.parameters()) == 421_642 + 192
+    assert [type(m).__name__ for m in normed][:4] == ["Conv2d", "BatchNorm2d", "ReLU",
+                                                        "MaxPool2d"]
 
 
 @needs_fashion
