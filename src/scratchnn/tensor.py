@@ -122,10 +122,11 @@ class Function:
     is_view = False
 
     inputs: tuple[Tensor, ...]
-    input_fns: tuple[Function | None, ...]  # each input's grad_fn when this node was recorded
+    input_fns: list[Function | None]  # each input's grad_fn when this node was recorded
     needs_input_grad: tuple[bool, ...]
     options: dict[str, Any]
-    versions: tuple[tuple[list[int], int], ...] = ()  # (version counter, value at forward)
+    recorded_at = 0  # the in-place clock when forward ran (see Tensor._changed_in_place)
+    output_version: list[int]  # the output's version counter, for ops that save the output
     saved: Any = None
     released = False
 
@@ -167,25 +168,28 @@ class Function:
         """Make this node ``out``'s ``grad_fn``: the graph edge to each input's own node, and
         the versions of what ``saved`` aliases (checked again by ``backward``)."""
         self.inputs = inputs
-        self.input_fns = tuple([tensor.grad_fn for tensor in inputs])
+        self.input_fns = [tensor.grad_fn for tensor in inputs]
         self.options = options
-        cls = type(self)
-        if self.saved is not None or cls.is_view:
-            versions = [(t._version, t._version[0]) for t in inputs] if (
-                cls.saves_inputs or cls.is_view) else []
-            if cls.saves_output:
-                versions.append((out._version, out._version[0]))
-            self.versions = tuple(versions)
+        self.recorded_at = _inplace_clock
+        if self.saves_output:
+            self.output_version = out._version
         out.grad_fn = self
 
     def check_versions(self) -> None:
-        """Raise if an in-place op changed a value this node saved for its backward."""
-        for counter, recorded in self.versions:
-            if counter[0] != recorded:
+        """Raise if an in-place op changed a value this node saved for its backward (called
+        only when some in-place change happened since this node was recorded)."""
+        cls = type(self)
+        watched = list(self.inputs) if (
+            (self.saved is not None and cls.saves_inputs) or cls.is_view) else []
+        counters = [tensor._version for tensor in watched]
+        if cls.saves_output:
+            counters.append(self.output_version)
+        for counter in counters:
+            if counter[1] > self.recorded_at:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: {self!r} saved a tensor at version {recorded}, "
-                    f"which is now at version {counter[0]}; use an out-of-place op (x = x * 2 "
+                    f"by an inplace operation: a tensor {self!r} saved is now at version "
+                    f"{counter[0]}, changed after forward; use an out-of-place op (x = x * 2 "
                     "instead of x *= 2) or .clone() the tensor before changing it"
                 )
 
@@ -230,7 +234,7 @@ class Tensor:
         self.data: np.ndarray = array
         self._grad: Tensor | None = None
         self.grad_fn: Function | None = None
-        self._version = [0]  # bumped by every in-place change; shared with views
+        self._version = [0, 0]  # [changes, clock of the last change]; shared with views
         self._base: Tensor | None = None  # the tensor this one is a view of
         self.requires_grad = False
         if requires_grad:
@@ -244,7 +248,7 @@ class Tensor:
         tensor._grad = None
         tensor.requires_grad = requires_grad
         tensor.grad_fn = None
-        tensor._version = [0]
+        tensor._version = [0, 0]
         tensor._base = None
         return tensor
 
@@ -288,6 +292,14 @@ class Tensor:
     @property
     def _version_number(self) -> int:
         return self._version[0]
+
+    def _changed_in_place(self) -> None:
+        """Count an in-place change of ``self.data`` (shared with its views and base)."""
+        global _inplace_clock
+        _inplace_clock += 1
+        version = self._version
+        version[0] += 1
+        version[1] = _inplace_clock
 
     def detach(self) -> Tensor:
         """The same data (and version counter), cut off from the graph."""
@@ -458,7 +470,7 @@ class Tensor:
                 raise _cast_error(name, np.result_type(self.data, other), self.dtype) from None
             except ValueError:
                 raise _shape_error(name, np.shape(other), self.shape) from None
-            self._version[0] += 1
+            self._changed_in_place()
             return self
         else:
             previous = _set_grad_enabled(False)
@@ -472,7 +484,7 @@ class Tensor:
             np.copyto(self.data, result.data, casting="same_kind")
         except TypeError:
             raise _cast_error(name, result.dtype, self.dtype) from None
-        self._version[0] += 1
+        self._changed_in_place()
         if recording:
             self.grad_fn = result.grad_fn
             self.requires_grad = result.requires_grad
@@ -571,7 +583,7 @@ class Tensor:
                 np.copyto(self.data, source, casting="unsafe")
             except ValueError:
                 raise _shape_error("copy_", np.shape(source), self.shape) from None
-            self._version[0] += 1
+            self._changed_in_place()
             return self
         source = src if isinstance(src, Tensor) else Tensor(src, dtype=self.dtype)
         if source.dtype != self.dtype:
@@ -601,7 +613,7 @@ class Tensor:
                 target[index] = value.data if isinstance(value, Tensor) else value
             except (TypeError, ValueError) as error:
                 raise type(error)(f"setitem: {error}") from None
-            self._version[0] += 1
+            self._changed_in_place()
             return
         self.inplace("setitem", _functional.index_put, index, value)
 
@@ -1176,6 +1188,10 @@ def _set_grad_enabled(enabled: bool) -> bool:
 # here when imported (``import scratchnn`` does it); the engine never imports it.
 _functional: Any = None
 
+# Counts every in-place change in the process; a node remembers its value at forward, so
+# backward checks saved values only when something has changed in place since.
+_inplace_clock = 0
+
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "bool": "BoolTensor",
                "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor"}
@@ -1243,8 +1259,8 @@ def run_backward(root: Tensor, root_gradient: np.ndarray, retain_graph: bool = F
                     "values were freed by the first backward; pass retain_graph=True to the "
                     "first call if you need to"
                 )
-            if node.versions:
-                node.check_versions()
+            if node.recorded_at != _inplace_clock:
+                node.check_versions()  # something changed in place since this node's forward
             grad_output = grads.pop(node)
             if captured is not None and node in capture_nodes:
                 captured[capture_nodes[node]] = grad_output.copy()
@@ -1282,7 +1298,7 @@ def run_backward(root: Tensor, root_gradient: np.ndarray, retain_graph: bool = F
                 node.release()
         return captured
     finally:
-        finished = sys.exc_info()[0] is None
+        finished = (_leaves_to_hook or _queued_callbacks) and sys.exc_info()[0] is None
         if _backward_depth == 1 and _leaves_to_hook:
             leaves = list(_leaves_to_hook.values())
             _leaves_to_hook.clear()

@@ -86,7 +86,8 @@ class Adam(Optimizer):
         decoupled = group["decoupled_weight_decay"]
 
         for p in group["params"]:
-            if p.grad is None:
+            raw_grad = grad_array(p)
+            if raw_grad is None:
                 continue
             param = p.data
             state = self.state[p]
@@ -102,9 +103,9 @@ class Adam(Optimizer):
             if decoupled:
                 if weight_decay != 0:
                     param *= 1 - lr * weight_decay
-                grad = effective_grad(grad_array(p), param, 0.0, group["maximize"])
+                grad = effective_grad(raw_grad, param, 0.0, group["maximize"])
             else:
-                grad = effective_grad(grad_array(p), param, weight_decay, group["maximize"])
+                grad = effective_grad(raw_grad, param, weight_decay, group["maximize"])
 
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             scratch = self._work_array(param)  # the one temporary array of this step

@@ -123,9 +123,9 @@ class Optimizer:
         for group in self.param_groups:
             self._update_group(group)
             for param in group["params"]:
-                version = getattr(param, "_version", None)
-                if version is not None:  # the values changed in place: graphs that saved
-                    version[0] += 1      # them refuse to backward (as in PyTorch)
+                changed = getattr(param, "_changed_in_place", None)
+                if changed is not None:  # the values changed in place: graphs that saved
+                    changed()            # them refuse to backward (as in PyTorch)
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:

@@ -82,7 +82,8 @@ class RMSprop(Optimizer):
         centered = group["centered"]
 
         for p in group["params"]:
-            if p.grad is None:
+            raw_grad = grad_array(p)
+            if raw_grad is None:
                 continue
             param = p.data
             state = self.state[p]
@@ -95,7 +96,7 @@ class RMSprop(Optimizer):
                     state["grad_avg"] = np.zeros_like(param)
             state["step"] += 1
 
-            grad = effective_grad(grad_array(p), param, group["weight_decay"], group["maximize"])
+            grad = effective_grad(raw_grad, param, group["weight_decay"], group["maximize"])
             scratch = self._work_array(param)  # the one temporary array of this step
 
             # v ← α·v + (1 - α)·g²

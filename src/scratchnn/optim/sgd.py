@@ -75,10 +75,11 @@ class SGD(Optimizer):
         nesterov = group["nesterov"]
         weight_decay, maximize = group["weight_decay"], group["maximize"]
         for p in group["params"]:
-            if p.grad is None:
+            raw_grad = grad_array(p)
+            if raw_grad is None:
                 continue
             param = p.data
-            grad = effective_grad(grad_array(p), param, weight_decay, maximize)
+            grad = effective_grad(raw_grad, param, weight_decay, maximize)
 
             step = self._work_array(param)  # θ moves by this: γ·g, γ·b or γ·(g + μ·b)
             if momentum == 0:

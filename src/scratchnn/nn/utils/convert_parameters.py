@@ -24,7 +24,7 @@ def vector_to_parameters(vector: Tensor, parameters: Iterable[Tensor]) -> None:
             raise ValueError(f"vector_to_parameters: the vector has {values.size} elements, "
                              "fewer than the parameters")
         p.data[...] = values[offset:offset + size].reshape(p.shape)
-        p._version[0] += 1
+        p._changed_in_place()
         offset += size
     if offset != values.size:
         raise ValueError(f"vector_to_parameters: the vector has {values.size} elements, the "
