@@ -379,16 +379,7 @@ class Module:
                 mismatches.append((key, source.shape, expected))
             sources[key] = source
 
-        problems = []
-        if strict and missing:
-            problems.append("Missing key(s) in state_dict: " + _quoted(missing) + ".")
-        if strict and unexpected:
-            problems.append("Unexpected key(s) in state_dict: " + _quoted(unexpected) + ".")
-        for key, given, expected in mismatches:
-            problems.append(
-                f"size mismatch for {key}: copying a param with shape {given} from checkpoint, "
-                f"the shape in current model is {expected}."
-            )
+        problems = state_dict_problems(missing, unexpected, mismatches, strict)
         if problems:
             message = f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
             raise StateDictError(message + "\n\t".join(problems), missing, unexpected, mismatches)
@@ -505,6 +496,23 @@ class Module:
         elif lines:
             text += "\n  " + "\n  ".join(lines) + "\n"
         return text + ")"
+
+
+def state_dict_problems(missing: list[str], unexpected: list[str],
+                        mismatches: list[tuple[str, Any, Any]], strict: bool) -> list[str]:
+    """PyTorch's lines for keys a state dict lacks or has extra (only when ``strict``) and
+    for entries whose shape differs from the model's, as ``load_state_dict`` reports them."""
+    problems = []
+    if strict and missing:
+        problems.append("Missing key(s) in state_dict: " + _quoted(missing) + ".")
+    if strict and unexpected:
+        problems.append("Unexpected key(s) in state_dict: " + _quoted(unexpected) + ".")
+    for key, given, expected in mismatches:
+        problems.append(
+            f"size mismatch for {key}: copying a param with shape {given} from checkpoint, "
+            f"the shape in current model is {expected}."
+        )
+    return problems
 
 
 def _quoted(keys: list[str]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchnn.nn.module import IncompatibleKeys, Module, _array_of, _quoted
+from scratchnn.nn.module import IncompatibleKeys, Module, _array_of, state_dict_problems
 from scratchnn.serialization.npz import (
     CHECKPOINT_KIND,
     FORMAT_NAME,
@@ -90,16 +90,7 @@ def _check_fits(
         for key in targets
         if key in shapes and tuple(shapes[key]) != targets[key]
     ]
-    problems = []
-    if strict and missing:
-        problems.append("Missing key(s) in state_dict: " + _quoted(missing) + ".")
-    if strict and unexpected:
-        problems.append("Unexpected key(s) in state_dict: " + _quoted(unexpected) + ".")
-    for key, given, expected in mismatches:
-        problems.append(
-            f"size mismatch for {key}: copying a param with shape {given} from checkpoint, "
-            f"the shape in current model is {expected}."
-        )
+    problems = state_dict_problems(missing, unexpected, mismatches, strict)
     if problems:
         raise CheckpointMismatchError(
             f"{name}: {what} not fit the model. Error(s) in loading state_dict for "
