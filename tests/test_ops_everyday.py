@@ -11,11 +11,10 @@ import math
 
 import numpy as np
 import pytest
-from input_samplers import normal, positive, uniform
+from input_samplers import check_backward, check_forward, normal, positive, uniform
 
 import scratchnn as sn
 import scratchnn.functional as F
-from scratchnn import gradcheck
 from scratchnn.tensor import Tensor
 
 SAME = None
@@ -241,26 +240,11 @@ for reduction in ["mean", "sum", "none"]:
         ]
 
 
-def _leaves(inputs, rng):
-    arrays = [np.asarray(draw(rng), dtype=np.float64) for draw in inputs]
-    return arrays, [Tensor(array, dtype=np.float64, requires_grad=True) for array in arrays]
-
-
 @pytest.mark.parametrize(("function", "reference", "inputs"), CASES)
 def test_forward_matches_numpy(function, reference, inputs, rng):
-    arrays, tensors = _leaves(inputs, rng)
-    out = function(*tensors)
-    expected = np.asarray(reference(*[array.copy() for array in arrays]))
-    assert isinstance(out, Tensor)
-    assert out.dtype == np.float64
-    assert out.shape == expected.shape
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    check_forward(function, reference, inputs, rng)
 
 
 @pytest.mark.parametrize(("function", "reference", "inputs"), CASES)
 def test_backward_matches_finite_differences(function, reference, inputs, rng):
-    _, tensors = _leaves(inputs, rng)
-    assert gradcheck(function, tensors)
-    for tensor in tensors:
-        assert tensor.grad.shape == tensor.shape
-        assert tensor.grad.dtype == np.float64
+    check_backward(function, inputs, rng)

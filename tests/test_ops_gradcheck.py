@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from input_samplers import normal, positive, probability
+from input_samplers import check_backward, check_forward, normal, positive, probability
 
 import scratchnn as sn
 import scratchnn.functional as F
@@ -307,29 +307,14 @@ def _loss_cases(reduction):
 CASES += [loss_case for reduction in REDUCTIONS for loss_case in _loss_cases(reduction)]
 
 
-def _leaves(inputs, rng):
-    arrays = [draw(rng) for draw in inputs]
-    return arrays, [Tensor(array, dtype=np.float64, requires_grad=True) for array in arrays]
-
-
 @pytest.mark.parametrize(("function", "reference", "inputs"), CASES)
 def test_forward_matches_numpy(function, reference, inputs, rng):
-    arrays, tensors = _leaves(inputs, rng)
-    out = function(*tensors)
-    expected = np.asarray(reference(*[array.copy() for array in arrays]))
-    assert isinstance(out, Tensor)
-    assert out.dtype == np.float64
-    assert out.shape == expected.shape
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    check_forward(function, reference, inputs, rng)
 
 
 @pytest.mark.parametrize(("function", "reference", "inputs"), CASES)
 def test_backward_matches_finite_differences(function, reference, inputs, rng):
-    _, tensors = _leaves(inputs, rng)
-    assert gradcheck(function, tensors)
-    for tensor in tensors:  # gradcheck leaves the analytic gradients in .grad
-        assert tensor.grad.shape == tensor.shape
-        assert tensor.grad.dtype == np.float64
+    check_backward(function, inputs, rng)
 
 
 # --------------------------------------------- gradients at ties, kinks and repeats
