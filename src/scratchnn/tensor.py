@@ -24,9 +24,11 @@ second backward through the same graph raises, unless ``retain_graph=True``.
 from __future__ import annotations
 
 import functools
+import operator
 import sys
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -100,6 +102,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
+# attribute readers for Function.apply (map with these costs less than a list comprehension)
+_requires_grad_of = operator.attrgetter("requires_grad")
+_data_of = operator.attrgetter("data")
+_grad_fn_of = operator.attrgetter("grad_fn")
+
+
 class Function:
     """One differentiable operation. Subclasses define, side by side::
 
@@ -124,7 +132,7 @@ class Function:
     inputs: tuple[Tensor, ...]
     input_fns: list[Function | None]  # each input's grad_fn when this node was recorded
     needs_input_grad: tuple[bool, ...]
-    options: dict[str, Any]
+    options: Mapping[str, Any] = MappingProxyType({})  # forward's keyword options
     recorded_at = 0  # the in-place clock when forward ran (see Tensor._changed_in_place)
     output_version: list[int]  # the output's version counter, for ops that save the output
     saved: Any = None
@@ -141,7 +149,7 @@ class Function:
         """Run ``forward`` on the inputs' data and record the node if a gradient is needed."""
         node = cls()
         try:
-            needs = tuple([tensor.requires_grad for tensor in inputs])
+            needs = tuple(map(_requires_grad_of, inputs))
         except AttributeError:
             given = ", ".join(type(value).__name__ for value in inputs)
             raise TypeError(
@@ -151,7 +159,7 @@ class Function:
         requires_grad = _grad_enabled and True in needs
         node.needs_input_grad = needs
         try:
-            data = node.forward(*[tensor.data for tensor in inputs], **options)
+            data = node.forward(*map(_data_of, inputs), **options)
         except ValueError as error:
             shapes = " and ".join(str(tensor.shape) for tensor in inputs)
             raise ValueError(f"{cls.name()}: invalid for shapes {shapes}: {error}") from None
@@ -160,15 +168,23 @@ class Function:
             base = inputs[0]
             out._version = base._version  # views and their base count changes together
             out._base = base if base._base is None else base._base
-        if requires_grad:
-            node._record(inputs, out, options)
+        if requires_grad:  # record the node: Function._record, inlined (it runs for every op)
+            node.inputs = inputs
+            node.input_fns = list(map(_grad_fn_of, inputs))
+            if options:
+                node.options = options
+            if _inplace_clock:  # until the first in-place change the class default 0 is right
+                node.recorded_at = _inplace_clock
+            if cls.saves_output:
+                node.output_version = out._version
+            out.grad_fn = node
         return out
 
     def _record(self, inputs: tuple[Tensor, ...], out: Tensor, options: dict[str, Any]) -> None:
         """Make this node ``out``'s ``grad_fn``: the graph edge to each input's own node, and
         the versions of what ``saved`` aliases (checked again by ``backward``)."""
         self.inputs = inputs
-        self.input_fns = [tensor.grad_fn for tensor in inputs]
+        self.input_fns = list(map(_grad_fn_of, inputs))
         self.options = options
         self.recorded_at = _inplace_clock
         if self.saves_output:
@@ -981,7 +997,7 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
         if numpy_aliases:
             dim, keepdim = _dim_keepdim("sum", dim, keepdim, numpy_aliases)
-        return _functional.sum(self, dim, keepdim)
+        return _functional.sum.__wrapped__(self, dim, keepdim)  # aliases done: skip F's wrapper
 
     def mean(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
         if numpy_aliases:
@@ -1230,7 +1246,9 @@ def _root_gradient(root: Tensor, gradient: ArrayLike | None, who: str) -> np.nda
                 f"{who}: gradient can be implicitly created only for one-element outputs; "
                 f"this tensor has shape {root.shape}; pass gradient=..."
             )
-        return np.ones(root.data.shape, dtype=root.data.dtype)
+        ones = np.empty(root.data.shape, dtype=root.data.dtype)  # (np.ones is slower)
+        ones.fill(1)
+        return ones
     if isinstance(gradient, Tensor):
         gradient = gradient.data
     array = np.array(gradient, dtype=root.dtype)  # a copy we own
@@ -1336,19 +1354,19 @@ def _reverse_topological_order(root: Function) -> list[Function]:
     Depth-first search with an explicit stack (no recursion, so 10,000-op chains are fine).
     """
     order: list[Function] = []
-    visited: set[int] = set()
+    visited: set[Function] = set()  # nodes hash by identity
     stack: list[tuple[Function, bool]] = [(root, False)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         stack.append((node, True))
         for source_fn in node.input_fns:
-            if source_fn is not None and id(source_fn) not in visited:
+            if source_fn is not None and source_fn not in visited:
                 stack.append((source_fn, False))
     order.reverse()
     return order
@@ -1375,8 +1393,10 @@ def _accumulate_into_leaf(
         grad = np.array(grad)
     if grad.dtype != leaf.data.dtype:
         grad = grad.astype(leaf.data.dtype)
-    if leaf._grad is not None:
-        np.add(leaf._grad.data, grad, out=leaf._grad.data)
+    accumulated = leaf._grad
+    if accumulated is not None:
+        total = accumulated.data
+        total += grad  # in place (an ndarray's += costs less than np.add(..., out=))
     else:
         owned = (
             grad is not grad_output

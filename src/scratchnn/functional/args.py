@@ -184,6 +184,8 @@ def shape_arg(shape: tuple) -> tuple[int, ...]:
 def reduce_axes(name: str, ndim: int, dim: Dim) -> tuple[int, ...] | None:
     """``axes`` for a reduction: a 0-d tensor reduced over dim 0 or -1 reduces over nothing
     (as in PyTorch, the result is that 0-d tensor's value)."""
+    if dim is None:
+        return None
     chosen = axes(name, ndim, dim)
     return () if ndim == 0 and chosen is not None else chosen
 

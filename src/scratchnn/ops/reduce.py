@@ -22,7 +22,8 @@ def spread(grad_output, shape, axis):
     """A new ``shape`` array holding the reduction's output gradient at every position that
     was reduced over (the backward of a sum)."""
     grad = np.empty(shape, dtype=grad_output.dtype)
-    grad[...] = np.reshape(grad_output, kept_shape(shape, axis))
+    # reduced over every axis, the output (shape () or all 1s) broadcasts as it is
+    grad[...] = grad_output if axis is None else grad_output.reshape(kept_shape(shape, axis))
     return grad
 
 
