@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from bench import ROOT, SRC, child_environment, fit_overhead, rss, workloads
+from bench import ROOT, SRC, child_environment, fit_overhead, page_faults, rss, workloads
 
-ROWS = ("mlp_b100", "mlp_b512", "overhead", "fit", "rss", "accuracy", "scaling")
+ROWS = ("mlp_b100", "mlp_b512", "overhead", "fit", "allocator", "rss", "accuracy", "scaling")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MIB = 1024 * 1024
 
@@ -47,6 +47,7 @@ class Settings:
     overhead_number: int = 2000
     overhead_repeat: int = 3
     rss_repeats: int = 2
+    allocator_rounds: int = 3
     accuracy_epochs: int = 5
     scaling_limit: int = 10_000
     scaling_repeats: int = 3
@@ -64,7 +65,8 @@ class Settings:
         if quick:
             settings = cls(
                 quick=True, repeats=3, limit=10_000, overhead_rounds=3, overhead_number=500,
-                rss_repeats=1, scaling_limit=2_000, scaling_repeats=1, max_wait=5.0, retries=1,
+                rss_repeats=1, allocator_rounds=1, scaling_limit=2_000, scaling_repeats=1,
+                max_wait=5.0, retries=1,
             )
         if repeats is not None:
             settings.repeats = repeats
@@ -399,6 +401,9 @@ def row_accuracy(ctx: Context) -> dict[str, Any]:
     }
 
 
+SCALING_CHECKED_WIDTHS, SCALING_TARGET = (512, 1024), 1.0
+
+
 def row_scaling(ctx: Context) -> dict[str, Any]:
     s = ctx.settings
     x, y = ctx.train(s.scaling_limit)
@@ -423,12 +428,19 @@ def row_scaling(ctx: Context) -> dict[str, Any]:
                 "ratio": medians["scratchnn"] / medians["torch_preloaded"],
                 "load": record,
             })
+    checks = [  # the wide layers, where PyTorch's two-core elementwise ops and optimizer count
+        {"label": f"hidden {cell['hidden']}, batch {cell['batch_size']}: scratchnn / PyTorch",
+         "value": cell["ratio"], "target": f"<= {SCALING_TARGET:g}",
+         "pass": cell["ratio"] <= SCALING_TARGET}
+        for cell in cells if cell["hidden"] in SCALING_CHECKED_WIDTHS
+    ]
     return {
         "description": f"epoch time on a {len(x)}-sample slice of the training set, "
         f"median of {s.scaling_repeats}; ratio = scratchnn / PyTorch eager preloaded",
         "unit": "s",
         "samples": len(x),
         "cells": cells,
+        "checks": checks,
     }
 
 
@@ -456,11 +468,40 @@ def row_fit(ctx: Context) -> dict[str, Any]:
     }
 
 
+def row_allocator(ctx: Context) -> dict[str, Any]:
+    """scratchnn.allocator on and off (bench/page_faults): a fresh process each, alternating."""
+    s = ctx.settings
+    runs: dict[str, list[dict[str, float]]] = {"kept": [], "default": []}
+    for round_number in range(s.allocator_rounds):
+        for name in runs:
+            runs[name].append(page_faults.spawn(keep=name == "kept"))
+        done = ", ".join(f"{name} {r[-1]['epoch_seconds']:.3f}s "
+                         f"{r[-1]['faults_per_step']:.0f} faults/step" for name, r in runs.items())
+        log(f"  allocator round {round_number + 1}/{s.allocator_rounds}: {done}")
+    stats = {name: summary([r["epoch_seconds"] for r in results])
+             for name, results in runs.items()}
+    faults = {name: statistics.median(r["faults_per_step"] for r in results)
+              for name, results in runs.items()}
+    labels = {"kept": "keep_freed_memory() (fit)", "default": "glibc's defaults"}
+    return {
+        "description": "scratchnn's MLP epoch at batch 100 (60000 random samples, median of "
+                       f"{page_faults.EPOCHS} epochs per process), with and without the "
+                       "allocator setting",
+        "unit": "s",
+        "faults_per_step": faults,
+        "contestants": {name: {"label": f"{labels[name]}, {faults[name]:.0f} faults/step",
+                               **stats[name]} for name in runs},
+        "checks": [ratio("with the allocator setting / without", "kept", "default", stats,
+                         1.0)],
+    }
+
+
 ROW_FUNCTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "mlp_b100": row_mlp_b100,
     "mlp_b512": row_mlp_b512,
     "overhead": row_overhead,
     "fit": row_fit,
+    "allocator": row_allocator,
     "rss": row_rss,
     "accuracy": row_accuracy,
     "scaling": row_scaling,

@@ -45,18 +45,23 @@ def measure() -> dict[str, float]:
     return {"epoch_seconds": statistics.median(seconds), "faults_per_step": faults / (EPOCHS * 600)}
 
 
+def spawn(keep: bool) -> dict[str, float]:
+    """:func:`measure` in a fresh process, with (``keep``) or without the allocator setting."""
+    environment = {**child_environment(), "SCRATCHNN_KEEP_FREED_MEMORY": "1" if keep else "0"}
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.page_faults", "--child"],
+        capture_output=True, text=True, check=True, env=environment, cwd=ROOT,
+    ).stdout
+    return json.loads(output)
+
+
 def main() -> None:
     if sys.argv[1:] == ["--child"]:
         print(json.dumps(measure()))
         return
-    for keep in ("1", "0"):
-        environment = {**child_environment(), "SCRATCHNN_KEEP_FREED_MEMORY": keep}
-        output = subprocess.run(
-            [sys.executable, "-m", "bench.page_faults", "--child"],
-            capture_output=True, text=True, check=True, env=environment, cwd=ROOT,
-        ).stdout
-        result = json.loads(output)
-        print(f"SCRATCHNN_KEEP_FREED_MEMORY={keep}: epoch {result['epoch_seconds']:.3f} s "
+    for keep in (True, False):
+        result = spawn(keep)
+        print(f"SCRATCHNN_KEEP_FREED_MEMORY={int(keep)}: epoch {result['epoch_seconds']:.3f} s "
               f"(median of {EPOCHS}), {result['faults_per_step']:.0f} page faults per step")
 
 
