@@ -5,23 +5,10 @@ import json
 
 import numpy as np
 import pytest
+from mnist_files import needs_fashion
 
-from scratchnn.data import DataError, find_mnist
 from scratchnn.experiments import cnn, names
 from scratchnn.tensor import Tensor
-
-
-def available(dataset: str) -> bool:
-    try:
-        for train in (True, False):
-            find_mnist(dataset, train=train, download=False)
-    except DataError:
-        return False
-    return True
-
-
-needs_fashion = pytest.mark.skipif(not available("fashion-mnist"), reason=(
-    "Fashion-MNIST files not found (apt-get install dataset-fashion-mnist)"))
 
 
 def test_listed():

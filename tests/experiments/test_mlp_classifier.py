@@ -5,20 +5,11 @@ import math
 
 import numpy as np
 import pytest
+from mnist_files import needs_fashion, needs_mnist
 
 import scratchnn
-from scratchnn.data import DataError, find_mnist
 from scratchnn.experiments import mlp_classifier
 from scratchnn.experiments.mlp_classifier import ClassificationNeuralNetwork
-
-
-def available(dataset: str) -> bool:
-    try:
-        for train in (True, False):
-            find_mnist(dataset, train=train, download=False)
-    except DataError:
-        return False
-    return True
 
 
 def blobs(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -66,10 +57,6 @@ def test_bad_arguments():
         clf.fit(np.zeros((4, 5)), np.array([0, 1, 2, 0]))
 
 
-needs_fashion = pytest.mark.skipif(not available("fashion-mnist"), reason=(
-    "Fashion-MNIST files not found (apt-get install dataset-fashion-mnist)"))
-
-
 @needs_fashion
 def test_short_run(tmp_path, capsys):
     metrics = mlp_classifier.run(epochs=1, train_size=10000, out=tmp_path)
@@ -89,7 +76,7 @@ def test_full_fashion_mnist(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not available("mnist"), reason="MNIST files not found")
+@needs_mnist
 def test_full_mnist(tmp_path):
     metrics = mlp_classifier.run(dataset="mnist", out=tmp_path)
     assert metrics["test_accuracy"] >= 0.96

@@ -4,26 +4,11 @@ Debian's dataset-fashion-mnist, MNIST from --data or the cache; tests skip witho
 import json
 
 import pytest
+from mnist_files import needs_fashion, needs_mnist
 
 import scratchnn.data.mnist as mnist_data
 from scratchnn.cli import main
-from scratchnn.data import DataError, find_mnist
 from scratchnn.experiments import mnist
-
-
-def available(dataset: str) -> bool:
-    try:
-        for train in (True, False):
-            find_mnist(dataset, train=train, download=False)
-    except DataError:
-        return False
-    return True
-
-
-needs_fashion = pytest.mark.skipif(not available("fashion-mnist"), reason=(
-    "Fashion-MNIST files not found (apt-get install dataset-fashion-mnist)"))
-needs_mnist = pytest.mark.skipif(not available("mnist"), reason=(
-    "MNIST files not found (put the IDX files in ~/.cache/scratchnn/mnist)"))
 
 
 @needs_fashion

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, Self
 import numpy as np
 
 from scratchnn.device import check_device, device
+from scratchnn.functional.args import array_of
 from scratchnn.tensor import Tensor
 
 Buffer = Tensor | np.ndarray  # a buffer may be a Tensor or a plain array
@@ -93,11 +94,6 @@ def _add_indent(text: str, spaces: int) -> str:
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
-
-
-def _array_of(value: Any) -> np.ndarray:
-    """The ndarray behind a Tensor, or ``value`` as an ndarray."""
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
 class Module:
@@ -346,7 +342,7 @@ class Module:
         """An ordered dict ``dotted name -> np.ndarray`` (a copy) of every parameter and
         persistent buffer: what you save to disk (``np.savez(path, **model.state_dict())``)."""
         return OrderedDict(
-            (name, np.array(_array_of(value), copy=True))
+            (name, np.array(array_of(value), copy=True))
             for name, value in self._state_items(prefix)
         )
 
@@ -373,8 +369,8 @@ class Module:
         for key, target in targets.items():
             if key not in state_dict:
                 continue
-            source = _array_of(state_dict[key])
-            expected = _array_of(target).shape
+            source = array_of(state_dict[key])
+            expected = array_of(target).shape
             if source.shape != expected:
                 mismatches.append((key, source.shape, expected))
             sources[key] = source
@@ -385,7 +381,7 @@ class Module:
             raise StateDictError(message + "\n\t".join(problems), missing, unexpected, mismatches)
 
         for key, source in sources.items():
-            np.copyto(_array_of(targets[key]), source, casting="unsafe")
+            np.copyto(array_of(targets[key]), source, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ modes

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from scratchnn.nn.module import IncompatibleKeys, Module, _array_of, state_dict_problems
+from scratchnn.functional.args import array_of
+from scratchnn.nn.module import IncompatibleKeys, Module, state_dict_problems
 from scratchnn.serialization.npz import (
     CHECKPOINT_KIND,
     FORMAT_NAME,
@@ -82,7 +83,7 @@ def _check_fits(
 ) -> None:
     """Raise :class:`CheckpointMismatchError` listing every missing, unexpected and mis-shaped
     key (as ``load_state_dict`` words them) when ``shapes`` do not fit ``model``."""
-    targets = {key: np.shape(_array_of(value)) for key, value in model._state_items()}
+    targets = {key: np.shape(array_of(value)) for key, value in model._state_items()}
     missing = [key for key in targets if key not in shapes]
     unexpected = [key for key in shapes if key not in targets]
     mismatches = [
