@@ -15,8 +15,8 @@ needs_glibc = pytest.mark.skipif(
     not (sys.platform.startswith("linux") and allocator._is_glibc()), reason="glibc only"
 )
 
-# Allocates and frees two arrays of a training step's size per round (a 784x128 float32
-# gradient is 392 KiB) and prints how many pages the kernel had to hand out per round.
+# Allocates and frees arrays of a training step's sizes per round (argv[2]: their element
+# counts) and prints how many pages the kernel had to hand out per round.
 _CHURN = textwrap.dedent(
     """
     import resource, sys, numpy as np
@@ -31,9 +31,10 @@ _CHURN = textwrap.dedent(
             DataLoader(TensorDataset(x, y), batch_size=2), epochs=1, verbose=0)
     def faults():
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    sizes = [int(size) for size in sys.argv[2].split(",")]
     def step():
-        weight_grad, temporary = np.ones(100_352, np.float32), np.ones(100_352, np.float32)
-        del weight_grad, temporary
+        arrays = [np.ones(size, np.float32) for size in sizes]
+        del arrays
     for _ in range(5):  # let the heap reach its working size first
         step()
     before = faults()
@@ -45,7 +46,12 @@ _CHURN = textwrap.dedent(
 )
 
 
-def _run_churn(how: str = "call", **environment: str) -> tuple[str, float]:
+MLP_STEP = (100_352, 100_352)  # two 784x128 float32 arrays (a gradient, a temporary): 392 KiB
+CNN_STEP = (1_605_632,) * 8  # eight 64x32x28x28 float32 activations: 6.4 MB each, 51 MB
+
+
+def _run_churn(how: str = "call", sizes: tuple[int, ...] = MLP_STEP,
+               **environment: str) -> tuple[str, float]:
     """``how``: 'call' (keep_freed_memory() before the churn; prints what it returned),
     'fit' (a tiny fit first) or 'import' (only ``import scratchnn``)."""
     if how == "call":  # apply it first, print its result after
@@ -54,7 +60,7 @@ def _run_churn(how: str = "call", **environment: str) -> tuple[str, float]:
     else:
         code = _CHURN
     result = subprocess.run(
-        [sys.executable, "-c", code, how],
+        [sys.executable, "-c", code, how, ",".join(map(str, sizes))],
         capture_output=True, text=True, check=True, env={**os.environ, **environment},
     )
     applied, faults_per_round = result.stdout.split()
@@ -70,6 +76,15 @@ def test_freed_arrays_are_reused_without_new_page_faults():
     applied, untuned_faults_per_round = _run_churn(**{allocator.ENVIRONMENT_VARIABLE: "0"})
     assert applied == "False"
     assert untuned_faults_per_round > 50
+
+
+@needs_glibc
+def test_a_step_that_frees_more_than_32_mib_keeps_its_memory_too():
+    # a CNN step frees several MB-sized activations at once; a trim threshold below what it
+    # frees (the first setting here had 32 MiB) handed them back to the kernel every step
+    applied, faults_per_round = _run_churn(sizes=CNN_STEP)
+    assert applied == "True"
+    assert faults_per_round < 10  # 12,544 pages per round if they came fresh
 
 
 @needs_glibc

@@ -1,21 +1,26 @@
 """Keep freed array memory mapped between training steps (glibc's malloc, Linux).
 
-A training step frees and re-allocates the same few arrays every time: the batch, the
+A training step frees and re-allocates the same arrays every time: the batch, the
 activations, each weight's gradient, the optimizer's temporaries (a 784x128 float32 gradient
-is 392 KiB). With glibc's default settings, arrays of that size are either given their own
-``mmap`` or freed back to the kernel when the top of the heap holds more than a small
-threshold, so the next step touches fresh pages and the kernel zeroes each one on first use.
-Whether that happens depends on what the process allocated before; where it does, a 784-128-10
-MLP at batch 100 took ~130 page faults per step and a ~1.5x slower epoch than with the memory
-kept (``python -m bench.page_faults``; PyTorch avoids the same cost with its own caching
-allocator). The price: the process's peak memory can be higher (the benchmark's full training
-run: 276 MiB instead of 263 MiB).
+is 392 KiB; a batch of 64 through a 32-channel 28x28 convolution gives 6.4 MB). With glibc's
+default settings an array is either given its own ``mmap`` (from 128 KiB, a threshold that
+glibc raises as it sees such blocks freed, but a block of exactly the last freed size still
+gets one) or handed back to the kernel when the top of the heap holds more free memory than
+a threshold; either way the next step touches fresh pages, and the kernel zeroes each one on
+first use. Where that happens (it depends on array sizes and on what the process allocated
+before), it costs a lot: a 784-128-10 MLP at batch 100 took ~125 page faults per step and a
+1.3x slower epoch, the benchmark CNN at batch 256 ~3,000 faults per step, than with the
+memory kept (``python -m bench.page_faults``). PyTorch avoids the same cost with its own
+caching allocator.
 
-:func:`keep_freed_memory` asks glibc (``mallopt``) to serve blocks up to
-``MMAP_THRESHOLD`` from the heap and to hand freed memory back only once ``TRIM_THRESHOLD``
-has piled up at its top. It affects the whole process (NumPy's and other libraries'
-allocations alike) and costs at most ``TRIM_THRESHOLD + TOP_PAD`` of memory that stays mapped
-after it is freed, so ``import scratchnn`` does not apply it: training does.
+:func:`keep_freed_memory` asks glibc (``mallopt``) to serve blocks below ``MMAP_THRESHOLD``
+(32 MiB, the largest glibc accepts) from the heap and to hand freed memory back only once
+``TRIM_THRESHOLD`` (256 MiB) has piled up at its top. What stays mapped was in use at the
+peak of a step, so the peak hardly moves, but the resident memory stays near that peak
+between steps. A smaller trim threshold backfires: at 32 MiB, a CNN step that frees more than
+that at once gave its memory back every step (~3,500 page faults per step at batch 64, where
+glibc's defaults had none). It affects the whole process (NumPy's and other libraries'
+allocations alike), so ``import scratchnn`` does not apply it: training does.
 :func:`scratchnn.train.fit`, the ``scratchnn`` command line and the benchmark call it; a
 program with its own training loop calls it once itself::
 
@@ -32,9 +37,9 @@ import ctypes
 import os
 import sys
 
-MMAP_THRESHOLD = 16 << 20  # blocks below 16 MiB come from the heap, not their own mmap
-TRIM_THRESHOLD = 32 << 20  # give memory back to the kernel once 32 MiB are free at the top
-TOP_PAD = 8 << 20  # grow the heap 8 MiB at a time
+MMAP_THRESHOLD = 32 << 20  # blocks below 32 MiB come from the heap, not their own mmap
+TRIM_THRESHOLD = 256 << 20  # give memory back to the kernel once 256 MiB are free at the top
+TOP_PAD = 16 << 20  # grow the heap 16 MiB at a time
 
 # mallopt parameter numbers, from glibc's <malloc.h>
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
