@@ -517,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = {}
     for batch_size in args.batch or [64, 256]:
-        steps = max(3, round(args.seconds / (0.04 * batch_size / 64)))
+        # scratchnn's step takes about 22 ms per 64 images here
+        steps = max(3, round(args.seconds / (0.022 * batch_size / 64)))
         log(f"cnn batch {batch_size}: {steps} steps per timed run ...")
         if args.cpu_time:
             rows[f"cnn_cpu_b{batch_size}"] = cpu_time_row(x, y, batch_size, steps, args.repeats)
