@@ -9,14 +9,14 @@ after each convolution::
 
 trained with cross-entropy and Adam (learning rate 0.001, divided by 10 for the third epoch),
 pixels scaled to [-1, 1] as in seed 002, mini-batches of 64 in a fresh order each epoch, for
-3 epochs: 91.65% test accuracy (seed 0). The MLP of seed 002 reaches ~86%; weight sharing and
-pooling (a 3x3 filter looks for the same stroke everywhere in the image, and pooling forgives
-where exactly) are what this network adds.
+3 epochs: 91.55% test accuracy (seed 0; 91.65% in an earlier session). The MLP of seed 002
+reaches ~86%; weight sharing and pooling (a 3x3 filter looks for the same stroke everywhere
+in the image, and pooling forgives where exactly) are what this network adds.
 
 Why not seed 002's recipe on the plain benchmark CNN: 3 epochs are not enough for it. With SGD
 (lr 0.01, momentum 0.9) scratchnn ends at 88.90% and PyTorch, from the same initial weights
 and shuffles, at 88.95% (``python -m bench.cnn --torch-accuracy``); with Adam at a constant
-0.001, 90.03%; with the learning-rate drop, 90.85%; adding BatchNorm, 91.65%.
+0.001, 90.03%; with the learning-rate drop, 90.85%; adding BatchNorm, 91.55-91.65%.
 ``run(optimizer="sgd", batch_norm=False)`` and friends reproduce those.
 
 It prints the loss every 200 batches, the test loss/accuracy after each epoch, the final
