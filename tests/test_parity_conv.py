@@ -168,6 +168,24 @@ def test_max_pool2d_ties_go_to_the_first_element_as_in_pytorch() -> None:
     compare(lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), [x], np.float32)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 3000])
+def test_max_pool2d_in_batch_chunks_equals_pytorch(monkeypatch: pytest.MonkeyPatch,
+                                                   chunk_bytes: int) -> None:
+    """Max pooling runs chunk by chunk of the batch (one sample, or a few, per chunk here):
+    windows that tile the input, overlap, or reach into the padding."""
+    import scratchnn.ops.pool as pool_ops
+
+    monkeypatch.setattr(pool_ops, "POOL_CHUNK_BYTES", chunk_bytes)
+    x = np.random.default_rng(23).standard_normal((5, 3, 7, 8))
+    for options in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1},
+                    {"kernel_size": (2, 3), "stride": 2, "ceil_mode": True}):
+        compare(lambda t, o=options: F.max_pool2d(t, **o),
+                lambda t, o=options: TF.max_pool2d(t, **o), [x], np.float64)
+        _, ours = F.max_pool2d(Tensor(x), return_indices=True, **options)
+        _, theirs = TF.max_pool2d(torch.from_numpy(x), return_indices=True, **options)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", _pool_cases(10, seed=7, dilation=False),
                          ids=lambda c: str(tuple(c.values())))

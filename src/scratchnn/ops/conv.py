@@ -99,11 +99,12 @@ def im2col(x_nhwc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
     return cols
 
 
-def _sample_chunks(n: int, row_bytes: int) -> list[slice]:
-    """Slices of the batch whose column blocks take about ``CHUNK_BYTES``: small enough to
-    stay in the CPU cache between im2col's copy and the GEMM that reads it (and never a
-    fresh multi-megabyte allocation per step), large enough for an efficient GEMM."""
-    step = max(1, CHUNK_BYTES // max(row_bytes, 1))
+def batch_chunks(n: int, sample_bytes: int, chunk_bytes: int) -> list[slice]:
+    """Slices of a batch of ``n`` samples of ``sample_bytes`` each, about ``chunk_bytes`` a
+    slice. For im2col: column blocks small enough to stay in the CPU cache between the copy
+    and the GEMM that reads it (and never a fresh multi-megabyte allocation per step), large
+    enough for an efficient GEMM."""
+    step = max(1, chunk_bytes // max(sample_bytes, 1))
     return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
 
@@ -170,7 +171,7 @@ class Conv2d(Function):
     itself a convolution: ``dx = im2col(g padded by d*(k-1) - pad) @ W_flipped``
     (``W_flipped[(i, j, o), c] = w[o, c, kh-1-i, kw-1-j]``).
 
-    The columns are built and multiplied batch chunk by batch chunk (``_sample_chunks``) in
+    The columns are built and multiplied batch chunk by batch chunk (``batch_chunks``) in
     one reused buffer that stays in cache; they are not kept for the backward pass, which
     rebuilds them from the saved (padded) input: a copy costs less than keeping, then
     re-reading from memory, a matrix kh*kw times the size of the input. A thin GEMM
@@ -292,7 +293,7 @@ def _column_blocks(view: np.ndarray, ones_column: bool = False):
     n, ho, wo, kh, kw, c = view.shape
     k = kh * kw * c
     width = k + ones_column
-    chunks = _sample_chunks(n, ho * wo * width * view.itemsize)
+    chunks = batch_chunks(n, ho * wo * width * view.itemsize, CHUNK_BYTES)
     buffer = np.empty((min(n, chunks[0].stop) * ho * wo, width), dtype=view.dtype)
     if ones_column:
         buffer[:, k] = 1

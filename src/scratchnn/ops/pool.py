@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratchnn.ops.conv import nchw_view, spans
+from scratchnn.ops.conv import batch_chunks, nchw_view, spans
 from scratchnn.tensor import Function
 
 Pair = tuple[int, int]
+POOL_CHUNK_BYTES = 2 << 20  # max pooling runs over batch chunks of about this much input
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
@@ -59,11 +60,20 @@ def max_pool_nhwc(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dila
                   out_size: Pair) -> tuple[np.ndarray, np.ndarray]:
     """Max over windows of an ``(N, H, W, C)`` array: ``(max (N, Ho, Wo, C), winner)``,
     ``winner`` = the offset ``i*kw + j`` holding the max (the first one on ties, as in
-    PyTorch; NaNs propagate to the max)."""
+    PyTorch; NaNs propagate to the max). Computed over batch chunks of about
+    ``POOL_CHUNK_BYTES`` of input, so that the passes over each offset read from cache."""
     n, _, _, c = x.shape
     offsets = _offsets(x.shape, out_size, kernel, stride, padding, dilation)
     out = np.empty((n, *out_size, c), dtype=x.dtype)
-    winner = np.zeros(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int16)
+    winner = np.empty(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int16)
+    for part in batch_chunks(n, x[0].nbytes, POOL_CHUNK_BYTES):
+        _max_pool_into(x[part], out[part], winner[part], offsets, out_size)
+    return out, winner
+
+
+def _max_pool_into(x: np.ndarray, out: np.ndarray, winner: np.ndarray, offsets: list,
+                   out_size: Pair) -> None:
+    """:func:`max_pool_nhwc` of one batch chunk, written into ``out`` and ``winner``."""
     first_k, first_region, (ys, xs) = offsets[0]
     if _covers(first_region, out_size):  # start from the first offset's values
         np.copyto(out, x[:, ys, xs])
@@ -71,6 +81,7 @@ def max_pool_nhwc(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dila
         offsets = offsets[1:]
     else:
         out.fill(-np.inf)
+        winner.fill(0)
     # Offsets come in increasing k, so "winner = k where better" is max(winner, better * k):
     # two branch-free passes (a masked copy of random booleans is ~50x slower).
     scratch = np.empty(out.shape, dtype=winner.dtype)
@@ -83,7 +94,6 @@ def max_pool_nhwc(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dila
         marks = scratch[:, oy, ox]
         np.multiply(better, winner.dtype.type(k), out=marks)
         np.maximum(region, marks, out=region)
-    return out, winner
 
 
 class MaxPool2d(Function):
@@ -114,13 +124,14 @@ class MaxPool2d(Function):
         )
         grad = np.empty(shape, dtype=grad_output.dtype) if tiles else np.zeros(
             shape, dtype=grad_output.dtype)
-        for k, (oy, ox), (ys, xs) in offsets:
-            won = winner[:, oy, ox] == k
-            target = grad[:, ys, xs]
-            if tiles:
-                np.multiply(g, won, out=target)
-            else:
-                np.add(target, np.where(won, g[:, oy, ox], 0), out=target)
+        for part in batch_chunks(shape[0], grad[0].nbytes, POOL_CHUNK_BYTES):  # (in cache)
+            for k, (oy, ox), (ys, xs) in offsets:
+                won = winner[part, oy, ox] == k
+                target = grad[part, ys, xs]
+                if tiles:
+                    np.multiply(g[part], won, out=target)
+                else:
+                    np.add(target, np.where(won, g[part, oy, ox], 0), out=target)
         return nchw_view(grad)
 
 
