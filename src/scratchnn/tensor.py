@@ -168,25 +168,19 @@ class Function:
             base = inputs[0]
             out._version = base._version  # views and their base count changes together
             out._base = base if base._base is None else base._base
-        if requires_grad:  # record the node: Function._record, inlined (it runs for every op)
-            node.inputs = inputs
-            node.input_fns = list(map(_grad_fn_of, inputs))
-            if options:
-                node.options = options
-            if _inplace_clock:  # until the first in-place change the class default 0 is right
-                node.recorded_at = _inplace_clock
-            if cls.saves_output:
-                node.output_version = out._version
-            out.grad_fn = node
+        if requires_grad:
+            node._record(inputs, out, options)
         return out
 
     def _record(self, inputs: tuple[Tensor, ...], out: Tensor, options: dict[str, Any]) -> None:
         """Make this node ``out``'s ``grad_fn``: the graph edge to each input's own node, and
-        the versions of what ``saved`` aliases (checked again by ``backward``)."""
+        what ``check_versions`` needs (the in-place clock now, the output's version counter)."""
         self.inputs = inputs
         self.input_fns = list(map(_grad_fn_of, inputs))
-        self.options = options
-        self.recorded_at = _inplace_clock
+        if options:
+            self.options = options
+        if _inplace_clock:  # until the first in-place change the class default 0 is right
+            self.recorded_at = _inplace_clock
         if self.saves_output:
             self.output_version = out._version
         out.grad_fn = self
@@ -997,7 +991,7 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
         if numpy_aliases:
             dim, keepdim = _dim_keepdim("sum", dim, keepdim, numpy_aliases)
-        return _functional.sum.__wrapped__(self, dim, keepdim)  # aliases done: skip F's wrapper
+        return _functional.sum(self, dim, keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
         if numpy_aliases:
