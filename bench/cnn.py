@@ -299,32 +299,47 @@ TARGETS = {64: (2.5, 0.6), 256: (2.0, 0.6)}
 
 
 # ----------------------------------------------------------------------- rows
-def step_row(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int, repeats: int,
-             pause: float) -> dict[str, Any]:
+def _contestants(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int
+                 ) -> dict[str, Steps]:
+    """Every contestant from the same initial weights, each warmed up by one untimed run."""
     weights = initial_weights()
-    runs = {}
-    for name, build in BUILDERS.items():
-        contestant = build(x, y, batch_size, steps, weights)
-        contestant.run()  # warm-up, untimed
-        runs[name] = contestant.run
-    times, record = interleave(runs, repeats, pause, f"cnn batch {batch_size}")
-    per_step = {name: [t / steps * 1000 for t in values] for name, values in times.items()}
+    runs = {name: build(x, y, batch_size, steps, weights) for name, build in BUILDERS.items()}
+    for contestant in runs.values():
+        contestant.run()
+    return runs
+
+
+def _row(description: str, batch_size: int, per_step: dict[str, list[float]],
+         targets: tuple[float | None, float | None], note: str = "") -> dict[str, Any]:
+    """A row of ms per step: every contestant's statistics and the ratios (``note`` after
+    each ratio's label; ``targets`` for scratchnn / PyTorch and scratchnn / NumPy CNN)."""
     stats = {name: summary(values) for name, values in per_step.items()}
-    torch_target, numpy_target = TARGETS.get(batch_size, (None, None))
+    torch_target, numpy_target = targets
     return {
-        "load": record,
-        "description": f"CNN training step, batch {batch_size} ({steps} steps per timed run)",
+        "description": description,
         "unit": "ms",
         "batch_size": batch_size,
         "contestants": {name: {"label": LABELS[name], **stats[name]} for name in stats},
         "checks": [
-            ratio("scratchnn / PyTorch eager", "scratchnn", "torch", stats, torch_target),
-            ratio("scratchnn / hand-written NumPy CNN", "scratchnn", "numpy", stats,
+            ratio(f"scratchnn / PyTorch eager{note}", "scratchnn", "torch", stats, torch_target),
+            ratio(f"scratchnn / hand-written NumPy CNN{note}", "scratchnn", "numpy", stats,
                   numpy_target),
-            ratio("scratchnn / its matmuls alone", "scratchnn", "matmuls", stats, None),
-            ratio("hand-written NumPy CNN / PyTorch eager", "numpy", "torch", stats, None),
+            ratio(f"scratchnn / its matmuls alone{note}", "scratchnn", "matmuls", stats, None),
+            ratio(f"hand-written NumPy CNN / PyTorch eager{note}", "numpy", "torch", stats,
+                  None),
         ],
     }
+
+
+def step_row(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int, repeats: int,
+             pause: float) -> dict[str, Any]:
+    runs = {name: contestant.run
+            for name, contestant in _contestants(x, y, batch_size, steps).items()}
+    times, record = interleave(runs, repeats, pause, f"cnn batch {batch_size}")
+    per_step = {name: [t / steps * 1000 for t in values] for name, values in times.items()}
+    row = _row(f"CNN training step, batch {batch_size} ({steps} steps per timed run)",
+               batch_size, per_step, TARGETS.get(batch_size, (None, None)))
+    return {"load": record, **row}
 
 
 def torch_twin_accuracy(epochs: int = 3, seed: int = 0, limit: int | None = None) -> float:
@@ -355,10 +370,7 @@ def cpu_time_row(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int,
     """Every contestant on ONE thread (OpenBLAS and torch), timed by this process's CPU time
     (``time.process_time``), interleaved: what each does per step, free of the scheduling
     stalls that other processes inflict on 2-thread BLAS calls on a busy machine."""
-    weights = initial_weights()
-    runs = {name: build(x, y, batch_size, steps, weights) for name, build in BUILDERS.items()}
-    for contestant in runs.values():
-        contestant.run()
+    runs = _contestants(x, y, batch_size, steps)
     per_step: dict[str, list[float]] = {name: [] for name in runs}
     for round_number in range(repeats):
         for name, contestant in runs.items():
@@ -367,20 +379,8 @@ def cpu_time_row(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int,
             per_step[name].append((time.process_time() - start) / steps * 1000)
         log(f"  cpu b{batch_size} round {round_number + 1}/{repeats}: " + ", ".join(
             f"{name} {values[-1]:.1f} ms" for name, values in per_step.items()))
-    stats = {name: summary(values) for name, values in per_step.items()}
-    return {
-        "description": f"CNN training step, batch {batch_size}, CPU time on one thread",
-        "unit": "ms",
-        "batch_size": batch_size,
-        "contestants": {name: {"label": LABELS[name], **stats[name]} for name in stats},
-        "checks": [
-            ratio("scratchnn / PyTorch eager (1 thread)", "scratchnn", "torch", stats, None),
-            ratio("scratchnn / hand-written NumPy CNN (1 thread)", "scratchnn", "numpy", stats,
-                  None),
-            ratio("scratchnn / its matmuls alone (1 thread)", "scratchnn", "matmuls", stats,
-                  None),
-        ],
-    }
+    return _row(f"CNN training step, batch {batch_size}, CPU time on one thread", batch_size,
+                per_step, (None, None), note=" (1 thread)")
 
 
 def rss_child(library: str, limit: int | None, threads: int) -> dict[str, Any]:
