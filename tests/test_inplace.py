@@ -194,6 +194,22 @@ def test_an_optimizer_step_between_two_backwards_is_caught():
         loss.backward()
 
 
+def test_an_optimizer_step_leaves_a_parameter_without_gradient_usable_in_graphs(torch):
+    """A parameter whose .grad is None is skipped by the step, its values and its version
+    alike: a graph that saved it can still run backward (PyTorch's behaviour)."""
+    def run(lib):
+        w = lib.nn.Parameter(lib.tensor([1.0, 2.0]))
+        frozen = lib.nn.Parameter(lib.tensor([3.0, 4.0]))
+        kept = (frozen * frozen).sum()  # saves `frozen`
+        (w * w).sum().backward()
+        lib.optim.SGD([w, frozen], lr=0.1, momentum=0.9).step()
+        kept.backward()
+        return w.detach().numpy(), np.asarray(frozen.grad)
+
+    for ours, theirs in zip(run(sn), run(torch), strict=True):
+        np.testing.assert_allclose(ours, theirs)
+
+
 def test_a_view_shares_the_version_counter_with_its_base():
     a = leaf([[1.0, 2.0], [3.0, 4.0]])
     y = a * 1.0

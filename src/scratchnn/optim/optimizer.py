@@ -114,7 +114,7 @@ class Optimizer:
 
     # ------------------------------------------------------------------ stepping
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient, in place.
+        """Update every parameter that has a gradient, in place (the others are untouched).
 
         ``closure``, if given, is called first (it should recompute the loss and gradients);
         its return value is returned.
@@ -124,8 +124,8 @@ class Optimizer:
             self._update_group(group)
             for param in group["params"]:
                 changed = getattr(param, "_changed_in_place", None)
-                if changed is not None:  # the values changed in place: graphs that saved
-                    changed()            # them refuse to backward (as in PyTorch)
+                if changed is not None and param.grad is not None:  # updated in place:
+                    changed()  # graphs that saved its values refuse to backward (as in PyTorch)
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:
