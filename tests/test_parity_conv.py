@@ -186,6 +186,34 @@ def test_max_pool2d_in_batch_chunks_equals_pytorch(monkeypatch: pytest.MonkeyPat
         np.testing.assert_array_equal(ours.data, theirs.numpy())
 
 
+@pytest.mark.parametrize("requires_grad", [True, False])
+def test_max_pool2d_with_indices_pools_once_and_matches_pytorch(
+        monkeypatch: pytest.MonkeyPatch, requires_grad: bool) -> None:
+    """return_indices reuses the winners the op keeps for its backward (or, with no graph to
+    record, pools once without a node): one pass over the input, not two."""
+    import scratchnn.ops.pool as pool_ops
+
+    passes = []
+    pool_into = pool_ops._max_pool_into
+    monkeypatch.setattr(pool_ops, "_max_pool_into",
+                        lambda *args: passes.append(1) or pool_into(*args))
+    x = np.random.default_rng(24).standard_normal((2, 3, 6, 7))
+    options = {"kernel_size": 3, "stride": 2, "padding": 1}
+    ours_x = Tensor(x, requires_grad=requires_grad, dtype=np.float64)
+    out, ours = F.max_pool2d(ours_x, return_indices=True, **options)
+    assert len(passes) == 1
+    theirs_x = torch.tensor(x, requires_grad=requires_grad)
+    expected, theirs = TF.max_pool2d(theirs_x, return_indices=True, **options)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    assert out.requires_grad is expected.requires_grad is requires_grad
+    if requires_grad:
+        weights = np.random.default_rng(25).standard_normal(out.shape)
+        (out * Tensor(weights, dtype=np.float64)).sum().backward()
+        (expected * torch.from_numpy(weights)).sum().backward()
+        np.testing.assert_allclose(ours_x.grad.data, theirs_x.grad.numpy())
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", _pool_cases(10, seed=7, dilation=False),
                          ids=lambda c: str(tuple(c.values())))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn.functional.shapes import squeeze, unsqueeze
-from scratchnn.ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold
+from scratchnn.ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold, nchw_view
 from scratchnn.ops.elementwise import Dropout
 from scratchnn.ops.padding import Pad
 from scratchnn.ops.pool import (
@@ -29,7 +29,7 @@ from scratchnn.ops.pool import (
     pool_output_size,
 )
 from scratchnn.random import generator
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Tensor, is_grad_enabled
 
 IntOrPair = int | Sequence[int]
 
@@ -225,16 +225,22 @@ def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
     kernel, stride, padding, dilation = _pool_args("max_pool2d", kernel_size, stride, padding,
                                                    dilation)
     out_size = _pool_out("max_pool2d", input, kernel, stride, padding, dilation, ceil_mode)
-    out = MaxPool2d.apply(input, kernel_size=kernel, stride=stride, padding=padding,
-                          dilation=dilation, out_size=out_size)
+    if return_indices and not (is_grad_enabled() and input.requires_grad):  # no graph
+        pooled, winner = max_pool_nhwc(input.data.transpose(0, 2, 3, 1), kernel, stride,
+                                       padding, dilation, out_size)
+        out = Tensor._make(nchw_view(pooled))
+    else:
+        out = MaxPool2d.apply(input, kernel_size=kernel, stride=stride, padding=padding,
+                              dilation=dilation, out_size=out_size)
+        winner = out.grad_fn.saved[0] if return_indices else None  # saved for its backward
+    if return_indices:
+        indices = Tensor._make(max_pool_indices(winner, input.shape[2:], kernel, stride,
+                                                padding, dilation))
     if unbatched:
         out = squeeze(out, 0)
     if not return_indices:
         return out
-    _, winner = max_pool_nhwc(input.data.transpose(0, 2, 3, 1), kernel, stride, padding,
-                              dilation, out_size)
-    indices = max_pool_indices(winner, input.shape[2:], kernel, stride, padding, dilation)
-    return out, Tensor._make(indices[0] if unbatched else indices)
+    return out, indices[0] if unbatched else indices
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
