@@ -7,7 +7,8 @@ forward, loss, ``backward``, ``step``, and the epoch's mean loss (``loss.item()`
 weighted by the batch size); "with accuracy" adds ``scratchnn.metrics.accuracy`` of each
 batch's output, as ``fit(metrics=("accuracy",))`` does. Every contestant has its own model,
 optimizer and loader built from the same initial weights. ``python -m bench`` runs this as the
-``fit`` row (interleaved rounds, medians, target: fit within 5 % of the hand-written loop);
+``fit`` row (interleaved rounds in alternating order; target: the median of the rounds'
+fit / hand-written ratios within 5 %);
 ``python -m bench.fit_overhead [--limit N] [--repeats R]`` runs it alone.
 """
 
@@ -92,8 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     # the process waits for a core is not counted).
     wall: dict[str, list[float]] = {name: [] for name in runs}
     cpu: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(args.repeats):
-        for name, run in runs.items():
+    for round_number in range(args.repeats):
+        order = list(runs.items())  # reversed every other round: nobody always runs first
+        for name, run in order[::-1] if round_number % 2 else order:
             start, start_cpu = time.perf_counter(), time.process_time()
             run()
             wall[name].append(time.perf_counter() - start)
