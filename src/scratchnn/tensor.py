@@ -989,13 +989,11 @@ class Tensor:
 
     # ------------------------------------------------------------- reductions
     def sum(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("sum", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("sum", dim, keepdim, numpy_aliases)
         return _functional.sum(self, dim, keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("mean", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("mean", dim, keepdim, numpy_aliases)
         return _functional.mean(self, dim, keepdim)
 
     def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
@@ -1004,13 +1002,11 @@ class Tensor:
         return _functional.prod(self, dim, keepdim, dtype=dtype)
 
     def amax(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("amax", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("amax", dim, keepdim, numpy_aliases)
         return _functional.amax(self, dim, keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("amin", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("amin", dim, keepdim, numpy_aliases)
         return _functional.amin(self, dim, keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
@@ -1025,24 +1021,20 @@ class Tensor:
 
     def max(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Any:
         """Over everything: a Tensor; along ``dim``: (values, indices)."""
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("max", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("max", dim, keepdim, numpy_aliases)
         return _functional.max(self, dim, keepdim)
 
     def min(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Any:
         """Over everything: a Tensor; along ``dim``: (values, indices)."""
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("min", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("min", dim, keepdim, numpy_aliases)
         return _functional.min(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("argmax", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("argmax", dim, keepdim, numpy_aliases)
         return _functional.argmax(self, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, **numpy_aliases: Any) -> Tensor:
-        if numpy_aliases:
-            dim, keepdim = _dim_keepdim("argmin", dim, keepdim, numpy_aliases)
+        dim, keepdim = _dim_keepdim("argmin", dim, keepdim, numpy_aliases)
         return _functional.argmin(self, dim, keepdim)
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
