@@ -462,7 +462,7 @@ def row_fit(ctx: Context) -> dict[str, Any]:
     """fit against the same hand-written loop, without and with a metric (bench/fit_overhead)."""
     s = ctx.settings
     x, y = ctx.train(s.limit)
-    runs = {name: fit_overhead.build(name, x, y) for name in fit_overhead.LABELS}
+    runs = fit_overhead.build(x, y)
     for run in runs.values():
         run()  # warm-up, untimed
     # A 5 % target on ~0.3 s epochs, on a machine whose speed drifts by more than that

@@ -5,8 +5,8 @@ verbose=0)`` against the same loop written by hand, without a metric and with ac
 The hand-written loop is the one a user writes to get what ``fit`` reports: ``zero_grad``,
 forward, loss, ``backward``, ``step``, and the epoch's mean loss (``loss.item()`` per step,
 weighted by the batch size); "with accuracy" adds ``scratchnn.metrics.accuracy`` of each
-batch's output, as ``fit(metrics=("accuracy",))`` does. Every contestant has its own model,
-optimizer and loader built from the same initial weights. ``python -m bench`` runs this as the
+batch's output, as ``fit(metrics=("accuracy",))`` does. All contestants train one model with
+one optimizer and one loader, taking turns. ``python -m bench`` runs this as the
 ``fit`` row (interleaved rounds in alternating order; target: the median of the rounds'
 fit / hand-written ratios within 5 %);
 ``python -m bench.fit_overhead [--limit N] [--repeats R]`` runs it alone.
@@ -31,9 +31,11 @@ LABELS = {
 }
 
 
-def build(name: str, x: np.ndarray, y: np.ndarray, batch_size: int = 100) -> Callable[[], float]:
-    """The epoch function of contestant ``name`` (a key of ``LABELS``); returns the epoch's
-    mean loss."""
+def build(x: np.ndarray, y: np.ndarray, batch_size: int = 100) -> dict[str, Callable[[], float]]:
+    """The epoch function of every contestant (keyed like ``LABELS``); each returns its
+    epoch's mean loss. All four train **one** model with one optimizer and one loader, so the
+    only difference between them is the loop, not where each one's weights, gradients and
+    buffers happen to lie in memory."""
     import scratchnn
     from scratchnn import nn, optim
     from scratchnn.data import DataLoader, TensorDataset
@@ -48,35 +50,36 @@ def build(name: str, x: np.ndarray, y: np.ndarray, batch_size: int = 100) -> Cal
     optimizer = optim.SGD(model.parameters(), lr=workloads.LR, momentum=workloads.MOMENTUM)
     loader = DataLoader(TensorDataset(scratchnn.Tensor(x), scratchnn.Tensor(y)),
                         batch_size=batch_size, shuffle=True)
-    with_accuracy = name.endswith("_accuracy")
 
-    if name.startswith("fit"):
-        metrics = ("accuracy",) if with_accuracy else None
-
-        def fit_epoch() -> float:
+    def fit_epoch(metrics: tuple[str, ...] | None) -> Callable[[], float]:
+        def run() -> float:
             history = fit(model, loss_fn, optimizer, loader, epochs=1, metrics=metrics,
                           verbose=0)
             return history.loss[0]
 
-        return fit_epoch
+        return run
 
-    def hand_epoch() -> float:
-        model.train()
-        total, correct, seen = 0.0, 0.0, 0
-        for inputs, targets in loader:
-            optimizer.zero_grad()
-            output = model(inputs)
-            loss = loss_fn(output, targets)
-            loss.backward()
-            optimizer.step()
-            n = len(inputs)
-            total += loss.item() * n
-            if with_accuracy:
-                correct += accuracy(output.data, targets.data) * n
-            seen += n
-        return total / seen
+    def hand_epoch(with_accuracy: bool) -> Callable[[], float]:
+        def run() -> float:
+            model.train()
+            total, correct, seen = 0.0, 0.0, 0
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                output = model(inputs)
+                loss = loss_fn(output, targets)
+                loss.backward()
+                optimizer.step()
+                n = len(inputs)
+                total += loss.item() * n
+                if with_accuracy:
+                    correct += accuracy(output.data, targets.data) * n
+                seen += n
+            return total / seen
 
-    return hand_epoch
+        return run
+
+    return {"hand": hand_epoch(False), "fit": fit_epoch(None),
+            "hand_accuracy": hand_epoch(True), "fit_accuracy": fit_epoch(("accuracy",))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     args = parser.parse_args(argv)
     x, y = workloads.load_split(train=True, limit=args.limit)
-    runs = {name: build(name, x, y) for name in LABELS}
+    runs = build(x, y)
     for run in runs.values():
         run()  # warm-up
     # Wall time, and this process's CPU time, which a busy machine inflates less (the time
