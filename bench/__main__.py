@@ -29,7 +29,7 @@ import numpy as np
 
 from bench import ROOT, SRC, child_environment, fit_overhead, page_faults, rss, workloads
 
-FIT_ROUNDS_FACTOR = 3  # the fit row runs 3x the MLP rows' rounds (its epochs are short)
+FIT_ROUNDS_FACTOR = 5  # the fit row runs 5x the MLP rows' rounds (its epochs are short)
 ROWS = ("mlp_b100", "mlp_b512", "overhead", "fit", "allocator", "rss", "accuracy", "scaling")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MIB = 1024 * 1024
@@ -466,7 +466,7 @@ def row_fit(ctx: Context) -> dict[str, Any]:
     for run in runs.values():
         run()  # warm-up, untimed
     # A 5 % target on ~0.3 s epochs, on a machine whose speed drifts by more than that
-    # between rounds: three times the rounds, the order reversed every other round, and the
+    # between rounds: five times the rounds, the order reversed every other round, and the
     # check on the median of the rounds' fit / hand ratios (each pair timed side by side).
     times, record = interleave(runs, FIT_ROUNDS_FACTOR * s.repeats, s.pause, "fit",
                                alternate=True)
@@ -598,6 +598,11 @@ def _format_value(value: float, unit: str) -> str:
     return f"{value:.2f} {unit}"
 
 
+def forced_blas(blas: dict[str, Any]) -> str:
+    """', OPENBLAS_CORETYPE=...' for every OpenBLAS setting the environment forces."""
+    return "".join(f", {name}={value}" for name, value in blas.get("environment", {}).items())
+
+
 def render(report: dict[str, Any]) -> str:
     m = report["machine"]
     s = report["settings"]
@@ -608,7 +613,8 @@ def render(report: dict[str, Any]) -> str:
         f"{report['elapsed_seconds']:.0f} s)",
         f"machine: {m['cpu_model']}, {m['usable_cores']} cores; Python {m['python']}; "
         f"numpy {m['numpy']} ({blas.get('openblas_config', 'BLAS ?').split('  ')[0]}, "
-        f"{blas.get('openblas_corename', '?')} kernels, {blas['threads']} threads); "
+        f"{blas.get('openblas_corename', '?')} kernels{forced_blas(blas)}, "
+        f"{blas['threads']} threads); "
         f"torch {m['torch']['version']} ({m['torch']['blas']}, "
         f"{m['torch']['threads']} threads = numpy's)",
         f"other processes: {load['foreign_cores_start']:.2f} cores busy at start, "

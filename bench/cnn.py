@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench import ROOT, child_environment, rss, workloads
-from bench.__main__ import MONITOR, interleave, log, ratio, summary
+from bench.__main__ import MONITOR, forced_blas, interleave, log, ratio, summary
 
 LR, MOMENTUM, CLASSES = 0.01, 0.9, 10
 RESULTS = Path(__file__).resolve().parent / "results_cnn.json"
@@ -446,8 +446,11 @@ def profile(x: np.ndarray, y: np.ndarray, batch_size: int, steps: int, top: int 
 
 
 def render(report: dict[str, Any]) -> str:
+    blas = report.get("numpy_blas", {})
     out = [f"scratchnn CNN benchmark  {report['started']}  ({report['elapsed_seconds']:.0f} s); "
-           f"numpy BLAS and torch at {report['threads']} threads; torch {report['torch']}", ""]
+           f"numpy BLAS ({blas.get('openblas_corename', '?')} kernels"
+           f"{forced_blas(blas)}) and torch at {report['threads']} threads; "
+           f"torch {report['torch']}", ""]
     header = f"{'row / contestant':<48}{'median':>11}{'min':>11}{'max':>11}{'n':>4}"
     out += [header, "-" * len(header)]
     for name, row in report["rows"].items():
@@ -530,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {"started": started, "elapsed_seconds": time.perf_counter() - t0,
               "command": " ".join(["python -m bench.cnn", *(argv or sys.argv[1:])]),
               "threads": threads, "torch": torch.__version__, "cpu": workloads.cpu_model(),
-              "cores": len(os.sched_getaffinity(0)), "rows": rows}
+              "cores": len(os.sched_getaffinity(0)), "numpy_blas": workloads.blas_info(),
+              "rows": rows}
     report["table"] = render(report)
     print(report["table"])
     if args.out is not None:

@@ -416,6 +416,9 @@ def blas_info() -> dict[str, Any]:
         if value is not None:
             info[key] = value.decode()
     info["threads"] = blas_threads()
+    # What the environment forces (OpenBLAS reads these once, at load): some machine images
+    # set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for old OpenBLAS builds (see bench/README.md)
+    info["environment"] = {k: v for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_")}
     return info
 
 
