@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn.functional.shapes import squeeze, unsqueeze
-from scratchnn.ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold, nchw_view
+from scratchnn.ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold
 from scratchnn.ops.elementwise import Dropout
 from scratchnn.ops.padding import Pad
 from scratchnn.ops.pool import (
@@ -25,7 +25,7 @@ from scratchnn.ops.pool import (
     MaxPool2d,
     avg_pool_divisor,
     max_pool_indices,
-    max_pool_nhwc,
+    max_pool_nchw,
     pool_output_size,
 )
 from scratchnn.random import generator
@@ -226,13 +226,12 @@ def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
                                                    dilation)
     out_size = _pool_out("max_pool2d", input, kernel, stride, padding, dilation, ceil_mode)
     if return_indices and not (is_grad_enabled() and input.requires_grad):  # no graph
-        pooled, winner = max_pool_nhwc(input.data.transpose(0, 2, 3, 1), kernel, stride,
-                                       padding, dilation, out_size)
-        out = Tensor._make(nchw_view(pooled))
+        pooled, winner = max_pool_nchw(input.data, kernel, stride, padding, dilation, out_size)
+        out = Tensor._make(pooled)
     else:
         out = MaxPool2d.apply(input, kernel_size=kernel, stride=stride, padding=padding,
                               dilation=dilation, out_size=out_size)
-        winner = out.grad_fn.saved[0] if return_indices else None  # saved for its backward
+        winner = out.grad_fn.winner if return_indices else None  # kept for its backward
     if return_indices:
         indices = Tensor._make(max_pool_indices(winner, input.shape[2:], kernel, stride,
                                                 padding, dilation))

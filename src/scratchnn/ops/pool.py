@@ -71,6 +71,15 @@ def max_pool_nhwc(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dila
     return out, winner
 
 
+def max_pool_nchw(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                  out_size: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`max_pool_nhwc` of an ``(N, C, H, W)`` array: the max as an NCHW view of
+    channels-last memory, and the winners ``(N, Ho, Wo, C)``."""
+    out, winner = max_pool_nhwc(x.transpose(0, 2, 3, 1), kernel, stride, padding, dilation,
+                                out_size)
+    return nchw_view(out), winner
+
+
 def _max_pool_into(x: np.ndarray, out: np.ndarray, winner: np.ndarray, offsets: list,
                    out_size: Pair) -> None:
     """:func:`max_pool_nhwc` of one batch chunk, written into ``out`` and ``winner``."""
@@ -107,10 +116,16 @@ class MaxPool2d(Function):
 
     def forward(self, x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0), dilation=(1, 1),
                 out_size=(1, 1)):
-        x_nhwc = x.transpose(0, 2, 3, 1)
-        out, winner = max_pool_nhwc(x_nhwc, kernel_size, stride, padding, dilation, out_size)
-        self.saved = (winner, x_nhwc.shape, (kernel_size, stride, padding, dilation, out_size))
-        return nchw_view(out)
+        out, winner = max_pool_nchw(x, kernel_size, stride, padding, dilation, out_size)
+        n, c, h, w = x.shape
+        self.saved = (winner, (n, h, w, c), (kernel_size, stride, padding, dilation, out_size))
+        return out
+
+    @property
+    def winner(self) -> np.ndarray:
+        """The winning offset of every output, ``(N, Ho, Wo, C)`` (what backward routes by;
+        ``F.max_pool2d(return_indices=True)`` turns it into PyTorch's indices)."""
+        return self.saved[0]
 
     def backward(self, grad_output):
         winner, shape, (kernel, stride, padding, dilation, out_size) = self.saved
