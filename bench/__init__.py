@@ -10,7 +10,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -28,3 +32,11 @@ def child_environment() -> dict[str, str]:
         [str(SRC), str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
     )
     return env
+
+
+def round_order(contestants: Iterable[T], round_number: int, alternate: bool = True) -> list[T]:
+    """The contestants in the order round ``round_number`` runs them: as given, or with
+    ``alternate`` reversed every other round (A B C, C B A, ...), so that none always runs
+    first."""
+    order = list(contestants)
+    return order[::-1] if alternate and round_number % 2 else order

@@ -27,7 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from bench import ROOT, SRC, child_environment, fit_overhead, page_faults, rss, workloads
+from bench import (
+    ROOT,
+    SRC,
+    child_environment,
+    fit_overhead,
+    page_faults,
+    round_order,
+    rss,
+    workloads,
+)
 
 FIT_ROUNDS_FACTOR = 5  # the fit row runs 5x the MLP rows' rounds (its epochs are short)
 ROWS = ("mlp_b100", "mlp_b512", "overhead", "fit", "allocator", "rss", "accuracy", "scaling")
@@ -170,10 +179,7 @@ def interleave(
     record = {"waited_seconds": 0.0, "redone_runs": 0, "disturbed_runs_kept": 0,
               "foreign_cores": foreign}
     for round_number in range(repeats):
-        order = list(runs.items())
-        if alternate and round_number % 2:
-            order.reverse()
-        for name, run in order:
+        for name, run in round_order(runs.items(), round_number, alternate):
             for attempt in range(MONITOR.retries + 1):
                 gc.collect()
                 record["waited_seconds"] += MONITOR.wait_quiet(pause)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bench import workloads
+from bench import round_order, workloads
 
 LABELS = {
     "hand": "hand-written loop (loss per step)",
@@ -97,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     wall: dict[str, list[float]] = {name: [] for name in runs}
     cpu: dict[str, list[float]] = {name: [] for name in runs}
     for round_number in range(args.repeats):
-        order = list(runs.items())  # reversed every other round: nobody always runs first
-        for name, run in order[::-1] if round_number % 2 else order:
+        for name, run in round_order(runs.items(), round_number):
             start, start_cpu = time.perf_counter(), time.process_time()
             run()
             wall[name].append(time.perf_counter() - start)
